@@ -1,0 +1,73 @@
+// Command microconv reads clickstream events from Kafka, tags micro- and
+// macro-conversions with YAML rules and writes them into ClickHouse.
+//
+// This package is wiring only: configuration, subcommands, signals, HTTP.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+const usage = `microconv — Kafka clickstream → micro/macro-conversions → ClickHouse
+
+Usage:
+  microconv run                 consume Kafka, tag conversions, write to ClickHouse
+  microconv migrate             create/update tables and views (idempotent)
+  microconv rules check PATH    validate a rule file or directory
+  microconv version             print the version
+
+Configuration comes from MICROCONV_* environment variables; every variable
+also has a flag (run "microconv run -h" for the list).
+`
+
+func main() {
+	os.Exit(mainWith(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+// mainWith runs one subcommand and returns the exit code.
+func mainWith(args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], environ, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(args[1:], environ, stdout, stderr)
+	case "rules":
+		return cmdRules(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "microconv", buildVersion())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "microconv: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/internal/config"
+	"github.com/microconv/microconv/rules"
+	"github.com/microconv/microconv/sink"
+)
+
+// app is one `microconv run` process: what the HTTP handlers and the reload
+// path need to see.
+type app struct {
+	cfg  config.Config
+	log  zerolog.Logger
+	reg  *prometheus.Registry
+	sink atomic.Pointer[sink.Client]
+	cons atomic.Pointer[consumer.Consumer]
+
+	rulesMu     sync.Mutex // serialises reloads
+	rules       atomic.Pointer[rules.Set]
+	rulesLoaded prometheus.Gauge
+	reloads     *prometheus.CounterVec
+}
+
+func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
+	cfg, _, err := loadConfig("run", args, environ, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "microconv run: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	a := &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	a.registerMetrics()
+
+	set, err := rules.Load(cfg.Rules)
+	if err != nil {
+		a.reloads.WithLabelValues("error").Inc()
+		fmt.Fprintf(stderr, "microconv run: cannot load rules from %q:\n", cfg.Rules)
+		printRuleErrors(stderr, err)
+		return 1
+	}
+	a.setRules(set)
+	log.Info().Str("version", buildVersion()).Str("rules", cfg.Rules).Str("rules_version", set.Version).
+		Int("conversions", len(set.Conversions)).Int("funnels", len(set.Funnels)).
+		Strs("brokers", cfg.KafkaBrokers).Strs("topics", cfg.KafkaTopics).Str("group", cfg.KafkaGroup).
+		Strs("clickhouse", cfg.ClickHouseAddr).Str("database", cfg.ClickHouseDatabase).
+		Bool("sasl", cfg.KafkaSASLMechanism != "").Bool("kafka_tls", cfg.KafkaTLS).Bool("dlq", cfg.DLQTopic != "").
+		Msg("starting")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		stopping := false
+		for s := range sigs {
+			switch {
+			case s == syscall.SIGHUP:
+				a.reload("sighup")
+			case !stopping:
+				stopping = true
+				log.Info().Str("signal", s.String()).Dur("timeout", cfg.ShutdownTimeout).Msg("stopping: no more fetching, flushing and committing (a second signal exits at once)")
+				cancel()
+			default:
+				log.Warn().Str("signal", s.String()).Msg("second signal: exiting at once; uncommitted messages will be read again")
+				os.Exit(1)
+			}
+		}
+	}()
+
+	var httpSrv *http.Server
+	if cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "microconv run: cannot listen on %s%s %q: %v\n", config.Prefix, "HTTP_ADDR", cfg.HTTPAddr, err)
+			return 1
+		}
+		httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = httpSrv.Serve(ln) }()
+		log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /healthz, /readyz")
+	}
+	defer func() {
+		if httpSrv != nil {
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = httpSrv.Shutdown(sctx)
+			c()
+		}
+	}()
+
+	sinkMetrics := sink.NewMetrics(a.reg)
+	client, err := openSink(ctx, sinkConfig(cfg), log, sinkMetrics)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintf(stderr, "microconv run: %v\n", err)
+		return 1
+	}
+	defer client.Close()
+	a.sink.Store(client)
+	if err := retry(ctx, log, "create the schema", func(ctx context.Context) error {
+		if err := client.Migrate(ctx); err != nil {
+			return err
+		}
+		_, err := client.PutRules(ctx, consumer.SinkRules(set))
+		return err
+	}); err != nil {
+		return 0 // only ctx ends retry: a clean stop before consuming anything
+	}
+
+	cons, err := consumer.New(consumerConfig(cfg), client, log, consumer.NewMetrics(a.reg))
+	if err != nil {
+		fmt.Fprintf(stderr, "microconv run: %v\n", err)
+		return 1
+	}
+	cons.SetRules(set)
+	a.cons.Store(cons)
+	if err := cons.Run(ctx); err != nil {
+		log.Error().Err(err).Msg("stopped with rows not written")
+		return 1
+	}
+	return 0
+}
+
+// retry calls fn until it succeeds or ctx ends, with capped backoff.
+func retry(ctx context.Context, log zerolog.Logger, what string, fn func(context.Context) error) error {
+	backoff := 250 * time.Millisecond
+	var lastLog time.Time
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			log.Error().Err(err).Msgf("cannot %s, retrying", what)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (a *app) registerMetrics() {
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "microconv_build_info",
+		Help:        "Build information; always 1.",
+		ConstLabels: prometheus.Labels{"version": buildVersion(), "goversion": runtime.Version()},
+	})
+	info.Set(1)
+	a.rulesLoaded = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "microconv_rules_loaded",
+		Help: "Conversion rules in force.",
+	})
+	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "microconv_rules_reloads_total",
+		Help: "Rule reloads, by result (success, error, unchanged).",
+	}, []string{"result"})
+	for _, r := range []string{"success", "error", "unchanged"} {
+		a.reloads.WithLabelValues(r)
+	}
+	a.reg.MustRegister(info, a.rulesLoaded, a.reloads)
+}
+
+func (a *app) setRules(set *rules.Set) {
+	a.rules.Store(set)
+	a.rulesLoaded.Set(float64(len(set.Conversions)))
+	if c := a.cons.Load(); c != nil {
+		c.SetRules(set)
+	}
+}
+
+// reload reads the rules again. A broken file is refused with its errors and
+// the rules in force stay; a valid change applies to the next events.
+func (a *app) reload(why string) {
+	a.rulesMu.Lock()
+	defer a.rulesMu.Unlock()
+	set, err := rules.Load(a.cfg.Rules)
+	if err != nil {
+		a.reloads.WithLabelValues("error").Inc()
+		a.log.Error().Err(err).Str("trigger", why).Str("rules", a.cfg.Rules).Msg("cannot reload rules; the rules in force stay")
+		return
+	}
+	if old := a.rules.Load(); old != nil && old.Version == set.Version {
+		a.reloads.WithLabelValues("unchanged").Inc()
+		return
+	}
+	if c := a.sink.Load(); c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := c.PutRules(ctx, consumer.SinkRules(set))
+		cancel()
+		if err != nil {
+			a.reloads.WithLabelValues("error").Inc()
+			a.log.Error().Err(err).Msg("cannot store reloaded rules in ClickHouse; the rules in force stay")
+			return
+		}
+	}
+	a.setRules(set)
+	a.reloads.WithLabelValues("success").Inc()
+	a.log.Info().Str("trigger", why).Str("rules_version", set.Version).Int("conversions", len(set.Conversions)).Msg("rules reloaded")
+}
+
+// handler serves read-only routes: /metrics, /healthz, /readyz.
+func (a *app) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	return mux
+}
+
+func (a *app) ready(ctx context.Context) error {
+	if a.rules.Load() == nil {
+		return errors.New("no rules loaded")
+	}
+	c := a.sink.Load()
+	if c == nil {
+		return errors.New("clickhouse not connected yet")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx); err != nil {
+		return fmt.Errorf("clickhouse unreachable: %v", err)
+	}
+	if c := a.cons.Load(); c == nil || !c.Joined() {
+		return errors.New("not a member of the kafka consumer group yet")
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/internal/config"
+	"github.com/microconv/microconv/sink"
+)
+
+func sinkConfig(c config.Config) sink.Config {
+	return sink.Config{
+		Addr:                  c.ClickHouseAddr,
+		Database:              c.ClickHouseDatabase,
+		Username:              c.ClickHouseUsername,
+		Password:              c.ClickHousePassword,
+		TLS:                   c.ClickHouseTLS,
+		TLSCAFile:             c.ClickHouseTLSCA,
+		TLSInsecureSkipVerify: c.ClickHouseInsecure,
+	}
+}
+
+func kafkaConfig(c config.Config) consumer.KafkaConfig {
+	return consumer.KafkaConfig{
+		Brokers:       c.KafkaBrokers,
+		SASLMechanism: c.KafkaSASLMechanism,
+		SASLUsername:  c.KafkaSASLUsername,
+		SASLPassword:  c.KafkaSASLPassword,
+		TLS:           c.KafkaTLS,
+		TLSCAFile:     c.KafkaTLSCAFile,
+		TLSCertFile:   c.KafkaTLSCertFile,
+		TLSKeyFile:    c.KafkaTLSKeyFile,
+		TLSInsecure:   c.KafkaTLSInsecure,
+	}
+}
+
+func consumerConfig(c config.Config) consumer.Config {
+	return consumer.Config{
+		Kafka:           kafkaConfig(c),
+		Topics:          c.KafkaTopics,
+		Group:           c.KafkaGroup,
+		StartLast:       c.KafkaStart == "last",
+		DLQTopic:        c.DLQTopic,
+		MaxMessageBytes: c.MaxMessageBytes,
+		BatchMaxRows:    c.BatchMaxRows,
+		BatchMaxWait:    c.BatchMaxWait,
+		ShutdownTimeout: c.ShutdownTimeout,
+	}
+}
+
+// openSink connects to ClickHouse, retrying with capped backoff until it
+// answers or ctx ends: a ClickHouse that starts after microconv is normal.
+func openSink(ctx context.Context, cfg sink.Config, log zerolog.Logger, m *sink.Metrics) (*sink.Client, error) {
+	backoff := 250 * time.Millisecond
+	var lastLog time.Time
+	for attempt := 1; ; attempt++ {
+		c, err := sink.Open(ctx, cfg, log, m)
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, sink.ErrInvalidDatabase) || errors.Is(err, sink.ErrNoAddr) {
+			return nil, err
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			log.Error().Err(err).Int("attempt", attempt).Msg("cannot connect to clickhouse, retrying")
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// rulesPathDefaulted reports whether MICROCONV_RULES was left at its default
+// and that default does not exist.
+func rulesPathMissing(path string) bool {
+	_, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist)
+}

@@ -1,0 +1,414 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/microconv/microconv/rules"
+	"github.com/microconv/microconv/sink"
+)
+
+// Writer is where batches go: *sink.Client. Flush must retry until every row
+// is written or ctx ends, and reset the batch on success.
+type Writer interface {
+	Flush(ctx context.Context, b *sink.Batch) error
+}
+
+// Config of a consumer. Zero durations and sizes take the defaults below.
+type Config struct {
+	Kafka  KafkaConfig
+	Topics []string
+	Group  string
+	// StartLast makes a group without committed offsets start at the end of
+	// each partition instead of the beginning (MICROCONV_KAFKA_START=last).
+	StartLast bool
+	// DLQTopic receives every rejected message when set.
+	DLQTopic string
+	// MaxMessageBytes: larger messages are rejected as too_large (default 1 MiB).
+	MaxMessageBytes int
+	// BatchMaxRows and BatchMaxWait: a batch is flushed when one of its
+	// tables holds BatchMaxRows rows or its first row is BatchMaxWait old
+	// (defaults 20000 and 1s).
+	BatchMaxRows int
+	BatchMaxWait time.Duration
+	// ShutdownTimeout bounds the final flush and commit (default 30s).
+	ShutdownTimeout time.Duration
+	// RebalanceFlushTimeout bounds the flush and commit when partitions are
+	// revoked (default 10s); rows not written by then are written later but
+	// their offsets are left to the next owner, which reads them again.
+	RebalanceFlushTimeout time.Duration
+
+	// Group session tuning (defaults 30s, 30s, 3s, as Kafka's).
+	SessionTimeout    time.Duration
+	RebalanceTimeout  time.Duration
+	HeartbeatInterval time.Duration
+	// PartitionWatchInterval: how often new partitions are looked for (default 5s).
+	PartitionWatchInterval time.Duration
+	// FetchMaxBytes bounds one fetch response per partition (default 8 MiB);
+	// FetchMaxWait is how long a fetch waits for data (default 5s: kafka-go
+	// keeps up to 1s of it as network slack, and shorter waits time out on
+	// idle partitions);
+	// QueueCapacity is how many messages a partition reader holds ahead (default 256).
+	FetchMaxBytes int
+	FetchMaxWait  time.Duration
+	QueueCapacity int
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 1 << 20
+	}
+	if c.BatchMaxRows <= 0 {
+		c.BatchMaxRows = 20000
+	}
+	if c.BatchMaxWait <= 0 {
+		c.BatchMaxWait = time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.RebalanceFlushTimeout <= 0 {
+		c.RebalanceFlushTimeout = 10 * time.Second
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 30 * time.Second
+	}
+	if c.RebalanceTimeout <= 0 {
+		c.RebalanceTimeout = 30 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 3 * time.Second
+	}
+	if c.PartitionWatchInterval <= 0 {
+		c.PartitionWatchInterval = 5 * time.Second
+	}
+	if c.FetchMaxBytes <= 0 {
+		c.FetchMaxBytes = 8 << 20
+	}
+	c.FetchMaxBytes = max(c.FetchMaxBytes, c.MaxMessageBytes+64<<10)
+	if c.FetchMaxWait <= 0 {
+		c.FetchMaxWait = 5 * time.Second
+	}
+	if c.QueueCapacity <= 0 {
+		c.QueueCapacity = 256
+	}
+}
+
+// Consumer reads the group's partitions and writes rows through a Writer.
+type Consumer struct {
+	cfg     Config
+	log     zerolog.Logger
+	out     Writer
+	metrics *Metrics
+	dialer  *kafka.Dialer
+	dlq     *kafka.Writer
+	rules   atomic.Pointer[rules.Set]
+	pipe    *pipeline
+
+	joined atomic.Bool // a generation is active
+}
+
+// New creates a consumer. metrics may be nil. Rules must be set with
+// SetRules before Run.
+func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consumer, error) {
+	cfg.setDefaults()
+	if len(cfg.Kafka.Brokers) == 0 || len(cfg.Topics) == 0 || cfg.Group == "" {
+		return nil, errors.New("cannot create a consumer without brokers, topics and a group")
+	}
+	dialer, err := cfg.Kafka.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	c := &Consumer{
+		cfg:     cfg,
+		log:     log.With().Str("component", "consumer").Logger(),
+		out:     out,
+		metrics: metrics,
+		dialer:  dialer,
+	}
+	c.pipe = newPipeline(cfg.BatchMaxRows)
+	if cfg.DLQTopic != "" {
+		tr, err := cfg.Kafka.Transport()
+		if err != nil {
+			return nil, err
+		}
+		c.dlq = &kafka.Writer{
+			Addr:         kafka.TCP(cfg.Kafka.Brokers...),
+			Topic:        cfg.DLQTopic,
+			Balancer:     &kafka.Hash{},
+			RequiredAcks: kafka.RequireAll,
+			BatchTimeout: 5 * time.Millisecond,
+			MaxAttempts:  3,
+			Transport:    tr,
+		}
+	}
+	return c, nil
+}
+
+// SetRules puts a rule set in force for the next messages. Safe to call
+// while Run is running (hot reload).
+func (c *Consumer) SetRules(s *rules.Set) { c.rules.Store(s) }
+
+// Joined reports whether the consumer is a member of a group generation.
+func (c *Consumer) Joined() bool { return c.joined.Load() }
+
+// Run consumes until ctx is done, then stops fetching, flushes what it holds
+// within ShutdownTimeout, commits it and leaves the group. It returns nil
+// after a clean shutdown, and an error when rows could not be written in
+// time (their offsets are not committed: they will be read again).
+func (c *Consumer) Run(ctx context.Context) error {
+	if c.rules.Load() == nil {
+		return errors.New("cannot run the consumer without rules")
+	}
+	start := kafka.FirstOffset
+	if c.cfg.StartLast {
+		start = kafka.LastOffset
+	}
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                     c.cfg.Group,
+		Brokers:                c.cfg.Kafka.Brokers,
+		Dialer:                 c.dialer,
+		Topics:                 c.cfg.Topics,
+		HeartbeatInterval:      c.cfg.HeartbeatInterval,
+		SessionTimeout:         c.cfg.SessionTimeout,
+		RebalanceTimeout:       c.cfg.RebalanceTimeout,
+		PartitionWatchInterval: c.cfg.PartitionWatchInterval,
+		WatchPartitionChanges:  true,
+		JoinGroupBackoff:       time.Second,
+		StartOffset:            start,
+		Timeout:                10 * time.Second,
+		ErrorLogger:            kafkaLogger(c.log, "group"),
+	})
+	if err != nil {
+		return fmt.Errorf("cannot create consumer group %q: %w", c.cfg.Group, err)
+	}
+
+	// hardCtx ends writes: only when the shutdown deadline has passed. A
+	// flush in progress when ctx ends is not cut short.
+	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardCancel()
+	flusherDone := make(chan struct{})
+	go func() {
+		defer close(flusherDone)
+		c.flushLoop(hardCtx)
+	}()
+
+	c.log.Info().Strs("topics", c.cfg.Topics).Str("group", c.cfg.Group).Strs("brokers", c.cfg.Kafka.Brokers).Msg("consumer started")
+	errLog := newThrottle(10 * time.Second)
+	for ctx.Err() == nil {
+		gen, err := cg.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errLog.allow() {
+				c.log.Error().Err(err).Msg("cannot join the consumer group, retrying")
+			}
+			continue
+		}
+		c.metrics.Generations.Inc()
+		gen.Start(func(gctx context.Context) { c.runGeneration(ctx, gctx, gen) })
+	}
+
+	// Shutdown: stop fetching (closing the group ends the generation, whose
+	// cleanup flushes and commits), then write what is left, within the deadline.
+	began := time.Now()
+	deadline := time.AfterFunc(c.cfg.ShutdownTimeout, hardCancel)
+	defer deadline.Stop()
+	_ = cg.Close()
+	c.log.Info().Dur("took", time.Since(began)).Msg("left the consumer group")
+	rest := c.requestFlush(hardCtx, "shutdown")
+	hardCancel()
+	<-flusherDone
+	if c.dlq != nil {
+		_ = c.dlq.Close()
+	}
+	left := c.pipe.rows()
+	if rest != nil || left > 0 {
+		return fmt.Errorf("cannot write %d rows within the shutdown timeout of %s; their offsets are not committed and they will be read again: %w", left, c.cfg.ShutdownTimeout, rest)
+	}
+	c.log.Info().Dur("took", time.Since(began)).Msg("consumer stopped")
+	return nil
+}
+
+// generation is this member's view of one group generation.
+type generation struct {
+	gen  *kafka.Generation
+	live atomic.Bool // offsets may be committed through it
+}
+
+// runGeneration fetches every assigned partition until the generation ends,
+// then flushes and commits what was read in it.
+func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Generation) {
+	g := &generation{gen: kgen}
+	g.live.Store(true)
+	n := 0
+	for _, parts := range kgen.Assignments {
+		n += len(parts)
+	}
+	c.metrics.Assigned.Set(float64(n))
+	c.joined.Store(true)
+	c.log.Info().Int32("generation", kgen.ID).Str("member", kgen.MemberID).Int("partitions", n).Msg("joined generation")
+
+	fctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for topic, parts := range kgen.Assignments {
+		for _, pa := range parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.fetchPartition(fctx, g, topic, pa)
+			}()
+		}
+	}
+	<-gctx.Done()
+	cancel()
+	wg.Wait()
+
+	trigger, timeout := "rebalance", c.cfg.RebalanceFlushTimeout
+	if rootCtx.Err() != nil {
+		trigger, timeout = "shutdown", c.cfg.ShutdownTimeout
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), timeout)
+	err := c.requestFlush(fctx, trigger)
+	fcancel()
+	g.live.Store(false)
+	c.joined.Store(false)
+	c.metrics.Assigned.Set(0)
+	if err != nil {
+		c.log.Warn().Err(err).Int32("generation", kgen.ID).Msg("generation ended before its rows were written; the next owner of its partitions reads them again")
+		return
+	}
+	c.log.Info().Int32("generation", kgen.ID).Str("trigger", trigger).Msg("generation ended, its rows written and committed")
+}
+
+// fetchPartition reads one partition from the assigned offset and hands each
+// message to the pipeline; it blocks (and so stops fetching) while the
+// pipeline is full.
+func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic string, pa kafka.PartitionAssignment) {
+	log := c.log.With().Str("topic", topic).Int("partition", pa.ID).Logger()
+	var closing atomic.Bool
+	readerLog := kafkaLogger(log, "reader")
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        c.cfg.Kafka.Brokers,
+		Topic:          topic,
+		Partition:      pa.ID,
+		Dialer:         c.dialer,
+		MinBytes:       1,
+		MaxBytes:       c.cfg.FetchMaxBytes,
+		MaxWait:        c.cfg.FetchMaxWait,
+		QueueCapacity:  c.cfg.QueueCapacity,
+		ReadBackoffMin: 100 * time.Millisecond,
+		ReadBackoffMax: 2 * time.Second,
+		MaxAttempts:    10,
+		ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
+			if !closing.Load() { // errors of a reader being closed are noise
+				readerLog(format, args...)
+			}
+		}),
+		ReadLagInterval: -1,
+	})
+	// Close waits for an in-flight fetch to end (up to FetchMaxWait); do not
+	// hold up a rebalance or a shutdown for it.
+	defer func() {
+		closing.Store(true)
+		go r.Close()
+	}()
+	if err := r.SetOffset(pa.Offset); err != nil {
+		log.Error().Err(err).Int64("offset", pa.Offset).Msg("cannot set the start offset")
+		return
+	}
+	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
+	w := &worker{
+		dec:     segmentDecoder{maxBytes: c.cfg.MaxMessageBytes},
+		metrics: c.metrics,
+	}
+	consumed := c.metrics.Consumed.WithLabelValues(topic)
+	errLog := newThrottle(10 * time.Second)
+	for {
+		msg, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if errLog.allow() {
+				log.Error().Err(err).Msg("cannot fetch, retrying")
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		consumed.Inc()
+		w.process(&msg, c.rules.Load(), time.Now().UnixMilli())
+		if w.dlqMsg != nil && c.dlq == nil {
+			w.dlqMsg = nil
+		}
+		if err := c.pipe.add(ctx, g, tp{topic: topic, partition: int32(msg.Partition)}, msg.Offset, w); err != nil {
+			return // generation over: the message is not marked, so not committed
+		}
+	}
+}
+
+// requestFlush asks the flush loop to write everything pending and commit
+// it, and waits for the answer or ctx.
+func (c *Consumer) requestFlush(ctx context.Context, trigger string) error {
+	req := flushRequest{ctx: ctx, trigger: trigger, done: make(chan error, 1)}
+	select {
+	case c.pipe.requests <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// kafkaLogger adapts kafka-go's logger to zerolog, throttled: a broker that
+// is down makes kafka-go log on every retry.
+func kafkaLogger(log zerolog.Logger, part string) kafka.LoggerFunc {
+	th := newThrottle(10 * time.Second)
+	l := log.With().Str("kafka", part).Logger()
+	return func(format string, args ...any) {
+		if th.allow() {
+			l.Warn().Msgf(format, args...)
+		}
+	}
+}
+
+// throttle lets one event through per interval.
+type throttle struct {
+	mu    sync.Mutex
+	every time.Duration
+	last  time.Time
+}
+
+func newThrottle(every time.Duration) *throttle { return &throttle{every: every} }
+
+func (t *throttle) allow() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now := time.Now(); now.Sub(t.last) >= t.every {
+		t.last = now
+		return true
+	}
+	return false
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }

@@ -1,0 +1,168 @@
+package consumer
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/microconv/microconv/sink"
+)
+
+type sinkBatch = sink.Batch
+
+// tp is a topic partition.
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// mark is the next offset to commit for a partition once a batch is written,
+// and the generation that read it (only a live one may commit it).
+type mark struct {
+	gen  *generation
+	next int64
+}
+
+// pending is one batch being filled or written.
+type pending struct {
+	batch sinkBatch
+	marks map[tp]mark
+	dlq   []kafka.Message
+	first time.Time // when the first message was added
+	msgs  int
+}
+
+func newPending() *pending { return &pending{marks: make(map[tp]mark)} }
+
+func (p *pending) empty() bool { return p.msgs == 0 }
+
+func (p *pending) reset() {
+	p.batch.Reset()
+	clear(p.marks)
+	clear(p.dlq)
+	p.dlq = p.dlq[:0]
+	p.msgs = 0
+	p.first = time.Time{}
+}
+
+// pipeline sits between the partition readers and the flush loop. Readers
+// add rows to cur; the flush loop swaps cur out, writes it, and commits its
+// marks. At most two batches exist (cur and the one being written): a reader
+// that finds cur full waits, and so stops fetching — memory stays bounded
+// however slow ClickHouse is.
+type pipeline struct {
+	maxRows int
+
+	mu       sync.Mutex
+	cur      *pending
+	space    chan struct{} // closed when cur is swapped for an empty batch
+	kick     chan struct{} // wakes the flush loop: first row or full batch
+	requests chan flushRequest
+
+	// Owned by the flush loop.
+	inflight    *pending
+	spare       *pending
+	uncommitted map[tp]mark
+}
+
+type flushRequest struct {
+	ctx     context.Context
+	trigger string
+	done    chan error
+}
+
+func newPipeline(maxRows int) *pipeline {
+	return &pipeline{
+		maxRows:     maxRows,
+		cur:         newPending(),
+		spare:       newPending(),
+		space:       make(chan struct{}),
+		kick:        make(chan struct{}, 1),
+		requests:    make(chan flushRequest),
+		uncommitted: make(map[tp]mark),
+	}
+}
+
+// add appends w's rows for the message at offset of partition p, waiting
+// while the batch is full. It fails only when ctx ends; the message is then
+// not part of any batch and will not be committed.
+func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, w *worker) error {
+	for {
+		pl.mu.Lock()
+		if pl.cur.batch.Len() < pl.maxRows {
+			break
+		}
+		space := pl.space
+		pl.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cur := pl.cur
+	wasEmpty := cur.empty()
+	if wasEmpty {
+		cur.first = time.Now()
+	}
+	if w.hasEvent {
+		cur.batch.Events = append(cur.batch.Events, w.ev)
+		cur.batch.Conversions = append(cur.batch.Conversions, w.convs...)
+	}
+	if w.hasRej {
+		cur.batch.Rejected = append(cur.batch.Rejected, w.rej)
+		if w.dlqMsg != nil {
+			cur.dlq = append(cur.dlq, *w.dlqMsg)
+		}
+	}
+	cur.marks[p] = mark{gen: g, next: offset + 1}
+	cur.msgs++
+	full := cur.batch.Len() >= pl.maxRows
+	pl.mu.Unlock()
+	if wasEmpty || full {
+		select {
+		case pl.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// rows is the number of rows held in memory.
+func (pl *pipeline) rows() int {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	n := pl.cur.batch.Rows()
+	if in := pl.inflight; in != nil {
+		n += in.batch.Rows()
+	}
+	return n
+}
+
+// swap moves cur to inflight and lets waiting readers go on with an empty
+// batch. Called by the flush loop only, when inflight is nil.
+func (pl *pipeline) swap() *pending {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.cur.empty() {
+		return nil
+	}
+	pl.inflight = pl.cur
+	pl.cur = pl.spare
+	pl.spare = nil
+	close(pl.space)
+	pl.space = make(chan struct{})
+	return pl.inflight
+}
+
+// state reads cur's size and age for the flush loop.
+func (pl *pipeline) state() (rows int, empty bool, first time.Time) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.cur.batch.Len(), pl.cur.empty(), pl.cur.first
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

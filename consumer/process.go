@@ -1,0 +1,109 @@
+package consumer
+
+import (
+	"github.com/segmentio/kafka-go"
+
+	"github.com/microconv/microconv/rules"
+	"github.com/microconv/microconv/sink"
+)
+
+// maxStoredRaw bounds the raw bytes kept in rejected_events for a message
+// rejected as too large; the DLQ gets the whole message.
+const maxStoredRaw = 64 << 10
+
+// worker turns one message at a time into rows. Each partition reader has
+// its own worker, so decoding runs in parallel across partitions.
+type worker struct {
+	dec     segmentDecoder
+	metrics *Metrics
+	matches []rules.Match
+
+	// Output of the last process call.
+	hasEvent bool
+	ev       sink.Event
+	convs    []sink.Conversion
+	hasRej   bool
+	rej      sink.Rejected
+	dlqMsg   *kafka.Message
+}
+
+// process decodes and tags msg with set. now is the receive time (Unix ms).
+func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
+	w.hasEvent, w.hasRej, w.dlqMsg = false, false, nil
+	clear(w.convs)
+	w.convs = w.convs[:0]
+	src := source{topic: msg.Topic, partition: int32(msg.Partition), offset: msg.Offset}
+
+	doc, rj := w.dec.decode(msg.Value, src, &w.ev)
+	if rj != nil {
+		raw := msg.Value
+		if rj.reason == ReasonTooLarge && len(raw) > maxStoredRaw {
+			raw = raw[:maxStoredRaw]
+		}
+		w.hasRej = true
+		w.rej = sink.Rejected{
+			Raw:            raw,
+			Reason:         rj.reason,
+			Error:          rj.detail,
+			Topic:          msg.Topic,
+			Partition:      int32(msg.Partition),
+			Offset:         msg.Offset,
+			ReceivedMillis: now,
+		}
+		w.metrics.Rejected.WithLabelValues(rj.reason).Inc()
+		w.dlqMsg = dlqMessage(msg, rj)
+		return
+	}
+	w.hasEvent = true
+	w.ev.ReceivedMillis = now
+	ev := &w.ev
+	w.matches = set.Match(&rules.Event{Type: ev.Type, Name: ev.Event, Doc: doc}, w.matches[:0])
+	for _, m := range w.matches {
+		conv := m.Conversion
+		w.convs = append(w.convs, sink.Conversion{
+			Conversion:     conv.ID,
+			ConversionType: conv.Type,
+			Category:       conv.Category,
+			EventID:        ev.EventID,
+			Event:          ev.Event,
+			UserKey:        ev.UserKey,
+			SessionID:      ev.SessionID,
+			TSMillis:       ev.TSMillis,
+			Value:          m.Value,
+			HasValue:       m.HasValue,
+			UTM:            ev.UTM,
+			Device:         ev.Device,
+			Country:        ev.Country,
+			RulesVersion:   set.Version,
+			ReceivedMillis: now,
+		})
+		w.metrics.Conversions.WithLabelValues(conv.ID, conv.Type).Inc()
+	}
+}
+
+// dlqMessage is what the DLQ topic receives for a rejected message: the
+// original key and value, with where it came from and why in headers.
+func dlqMessage(msg *kafka.Message, rj *rejection) *kafka.Message {
+	headers := make([]kafka.Header, 0, len(msg.Headers)+5)
+	headers = append(headers, msg.Headers...)
+	headers = append(headers,
+		kafka.Header{Key: "microconv-reason", Value: []byte(rj.reason)},
+		kafka.Header{Key: "microconv-error", Value: []byte(rj.detail)},
+		kafka.Header{Key: "microconv-topic", Value: []byte(msg.Topic)},
+		kafka.Header{Key: "microconv-partition", Value: []byte(itoa(int32(msg.Partition)))},
+		kafka.Header{Key: "microconv-offset", Value: []byte(itoa64(msg.Offset))},
+	)
+	return &kafka.Message{Key: msg.Key, Value: msg.Value, Headers: headers}
+}
+
+// SinkRules describes a rule set for the sink (conversion_rules and funnels).
+func SinkRules(s *rules.Set) sink.RuleSet {
+	rs := sink.RuleSet{Version: s.Version}
+	for _, c := range s.Conversions {
+		rs.Rules = append(rs.Rules, sink.Rule{ID: c.ID, Type: c.Type, Category: c.Category, Description: c.Description})
+	}
+	for _, f := range s.Funnels {
+		rs.Funnels = append(rs.Funnels, sink.Funnel{ID: f.ID, Window: f.Window, Steps: f.Steps})
+	}
+	return rs
+}

@@ -1,0 +1,156 @@
+package sink
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/rs/zerolog"
+)
+
+// Client is a connection pool to one ClickHouse deployment.
+type Client struct {
+	cfg     Config
+	conn    driver.Conn
+	log     zerolog.Logger
+	metrics *Metrics
+	server  serverInfo
+	db      string // quoted database identifier
+	cols    columnBuffers
+}
+
+// Open connects to ClickHouse and reads the server version. metrics may be nil.
+func Open(ctx context.Context, cfg Config, log zerolog.Logger, metrics *Metrics) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := &clickhouse.Options{
+		Protocol: clickhouse.Native,
+		Addr:     cfg.Addr,
+		Auth: clickhouse.Auth{
+			Username: cfg.Username,
+			Password: cfg.Password,
+		},
+		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		DialTimeout:     cfg.DialTimeout,
+		MaxOpenConns:    4,
+		MaxIdleConns:    2,
+		ConnMaxLifetime: time.Hour,
+		ClientInfo: clickhouse.ClientInfo{
+			Products: []struct{ Name, Version string }{{Name: "microconv", Version: "1"}},
+		},
+	}
+	if cfg.TLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLSInsecureSkipVerify} //nolint:gosec // opt-in for tests
+		if cfg.TLSCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("cannot read ClickHouse CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("cannot use ClickHouse CA file %q: no PEM certificate in it", cfg.TLSCAFile)
+			}
+			tc.RootCAs = pool
+		}
+		opts.TLS = tc
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open ClickHouse at %q: %w", cfg.Addr, scrub(err, cfg.Password))
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	c := &Client{
+		cfg:     cfg,
+		conn:    conn,
+		log:     log.With().Str("component", "sink").Logger(),
+		metrics: metrics,
+		db:      quoteIdent(cfg.Database),
+	}
+	if err := c.connect(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect pings the server and reads its version.
+func (c *Client) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout+5*time.Second)
+	defer cancel()
+	if err := c.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("cannot reach ClickHouse at %q: %w", c.cfg.Addr, scrub(err, c.cfg.Password))
+	}
+	v, err := c.conn.ServerVersion()
+	if err != nil {
+		return fmt.Errorf("cannot read ClickHouse server version: %w", scrub(err, c.cfg.Password))
+	}
+	c.server = serverInfo{Major: int(v.Version.Major), Minor: int(v.Version.Minor), Patch: int(v.Version.Patch), Name: v.DisplayName}
+	c.log.Info().Str("server_version", c.server.String()).Bool("modern", c.server.Modern()).Msg("connected to clickhouse")
+	return nil
+}
+
+// Close closes the connection pool.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Ping reports whether the server answers.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.conn.Ping(ctx); err != nil {
+		return scrub(err, c.cfg.Password)
+	}
+	return nil
+}
+
+// Conn exposes the underlying connection for queries (tests, reports).
+func (c *Client) Conn() driver.Conn { return c.conn }
+
+// Database is the configured database name (unquoted).
+func (c *Client) Database() string { return c.cfg.Database }
+
+// ServerVersion is the server's version as "major.minor.patch".
+func (c *Client) ServerVersion() string { return c.server.String() }
+
+// serverInfo is the part of the server version that decides which SQL to use.
+type serverInfo struct {
+	Major, Minor, Patch int
+	Name                string
+}
+
+func (s serverInfo) String() string {
+	return strconv.Itoa(s.Major) + "." + strconv.Itoa(s.Minor) + "." + strconv.Itoa(s.Patch)
+}
+
+// Modern reports whether the server has DateTime64 and LowCardinality
+// (ClickHouse 20.1 and later). Older servers (18.x, 19.x) get DateTime and
+// String columns; the views read the same column names either way.
+func (s serverInfo) Modern() bool { return s.Major >= 20 }
+
+// quoteIdent quotes a validated identifier with backticks.
+func quoteIdent(s string) string {
+	return "`" + strings.ReplaceAll(s, "`", "``") + "`"
+}
+
+// scrub removes a secret from an error's text: drivers sometimes echo the DSN.
+func scrub(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return scrubbedError{msg: strings.ReplaceAll(err.Error(), secret, "****"), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e scrubbedError) Error() string { return e.msg }
+func (e scrubbedError) Unwrap() error { return e.err }

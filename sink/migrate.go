@@ -1,0 +1,191 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/microconv/microconv/schemas"
+)
+
+// Rule describes one conversion rule in force, as stored in conversion_rules.
+type Rule struct {
+	ID, Type, Category, Description string
+}
+
+// Funnel describes one funnel in force, as stored in conversion_funnels.
+type Funnel struct {
+	ID     string
+	Window time.Duration
+	Steps  []string
+}
+
+// RuleSet is what the sink needs to know of the rules in force.
+type RuleSet struct {
+	Version string
+	Rules   []Rule
+	Funnels []Funnel
+}
+
+type templateData struct {
+	DB string // quoted database identifier
+	TS string // column type of timestamps
+	LC string // column type of low-cardinality strings
+}
+
+// Migrate creates the database, the tables and the views that do not depend
+// on the rules. It is idempotent: every statement is CREATE … IF NOT EXISTS.
+func (c *Client) Migrate(ctx context.Context) error {
+	if _, err := c.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+c.db); err != nil {
+		return err
+	}
+	stmts, err := c.renderSchema()
+	if err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if _, err := c.exec(ctx, s.sql); err != nil {
+			return fmt.Errorf("cannot apply %s: %w", s.name, err)
+		}
+	}
+	c.log.Info().Str("database", c.cfg.Database).Int("statements", len(stmts)+1).Msg("schema is up to date")
+	return nil
+}
+
+type statement struct{ name, sql string }
+
+// renderSchema renders the embedded DDL templates for this server.
+func (c *Client) renderSchema() ([]statement, error) {
+	data := templateData{DB: c.db, TS: "DateTime('UTC')", LC: "String"}
+	if c.server.Modern() {
+		data.TS = "DateTime64(3, 'UTC')"
+		data.LC = "LowCardinality(String)"
+	}
+	names, err := fs.Glob(schemas.ClickHouse, "clickhouse/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []statement
+	for _, name := range names {
+		src, err := fs.ReadFile(schemas.ClickHouse, name)
+		if err != nil {
+			return nil, err
+		}
+		tmpl, err := template.New(name).Funcs(template.FuncMap{
+			"lc": func() string { return data.LC },
+		}).Option("missingkey=error").Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("cannot parse schema template %s: %w", name, err)
+		}
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, data); err != nil {
+			return nil, fmt.Errorf("cannot render schema template %s: %w", name, err)
+		}
+		out = append(out, statement{name: name, sql: stripComments(buf.String())})
+	}
+	return out, nil
+}
+
+// stripComments drops whole-line "--" comments: old servers reject a
+// statement that is only a comment, and the rest reads better in logs.
+func stripComments(sql string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func (c *Client) exec(ctx context.Context, sql string) (struct{}, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
+	defer cancel()
+	if err := c.conn.Exec(ctx, sql); err != nil {
+		return struct{}{}, fmt.Errorf("cannot execute %q: %w", firstLine(sql), scrub(err, c.cfg.Password))
+	}
+	return struct{}{}, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+// InForce returns the version of the rule set in force in ClickHouse and its
+// sequence number ("" and 0 when none was ever stored).
+func (c *Client) InForce(ctx context.Context) (version string, seq uint64, err error) {
+	q := "SELECT version, seq FROM " + c.db + ".conversion_rules ORDER BY seq DESC LIMIT 1"
+	rows, err := c.conn.Query(ctx, q)
+	if err != nil {
+		return "", 0, fmt.Errorf("cannot read the rules in force: %w", scrub(err, c.cfg.Password))
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&version, &seq); err != nil {
+			return "", 0, fmt.Errorf("cannot read the rules in force: %w", err)
+		}
+	}
+	return version, seq, rows.Err()
+}
+
+// PutRules makes rs the rule set in force: when its version differs from the
+// one stored, it appends the rules and funnels under a new, greater sequence
+// number. It reports whether anything was written; storing the same version
+// again is a no-op, so PutRules is idempotent.
+func (c *Client) PutRules(ctx context.Context, rs RuleSet) (bool, error) {
+	version, seq, err := c.InForce(ctx)
+	if err != nil {
+		return false, err
+	}
+	if version == rs.Version {
+		return false, nil
+	}
+	// Sequence numbers follow the clock (readable, and distinct between
+	// instances) but never go back, even if the clock does.
+	next := max(uint64(time.Now().UnixMilli()), seq+1)
+	now := time.Now().UTC().Truncate(time.Second)
+
+	if len(rs.Funnels) > 0 {
+		fb, err := c.conn.PrepareBatch(ctx, insertQuery(c.db, "conversion_funnels", []string{"id", "window_ms", "steps", "version", "seq", "loaded_at"}))
+		if err != nil {
+			return false, fmt.Errorf("cannot prepare insert into %q: %w", "conversion_funnels", err)
+		}
+		for _, f := range rs.Funnels {
+			if err := fb.Append(f.ID, f.Window.Milliseconds(), f.Steps, rs.Version, next, now); err != nil {
+				_ = fb.Abort()
+				return false, fmt.Errorf("cannot append funnel %q: %w", f.ID, err)
+			}
+		}
+		if err := fb.Send(); err != nil {
+			return false, fmt.Errorf("cannot store funnels: %w", scrub(err, c.cfg.Password))
+		}
+	}
+	// conversion_rules last: its greatest seq marks the set in force, so a
+	// set is only in force once all of it is stored.
+	rb, err := c.conn.PrepareBatch(ctx, insertQuery(c.db, "conversion_rules", []string{"id", "type", "category", "description", "position", "version", "seq", "loaded_at"}))
+	if err != nil {
+		return false, fmt.Errorf("cannot prepare insert into %q: %w", "conversion_rules", err)
+	}
+	for i, r := range rs.Rules {
+		if err := rb.Append(r.ID, r.Type, r.Category, r.Description, uint32(i), rs.Version, next, now); err != nil {
+			_ = rb.Abort()
+			return false, fmt.Errorf("cannot append rule %q: %w", r.ID, err)
+		}
+	}
+	if err := rb.Send(); err != nil {
+		return false, fmt.Errorf("cannot store rules: %w", scrub(err, c.cfg.Password))
+	}
+	c.log.Info().Str("version", rs.Version).Str("previous", version).Int("rules", len(rs.Rules)).Int("funnels", len(rs.Funnels)).Msg("rules in force updated")
+	return true, nil
+}
