@@ -1,0 +1,159 @@
+package consumer
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/microconv/microconv/sink"
+)
+
+var testSrc = source{topic: "clicks", partition: 3, offset: 42}
+
+func TestDecodeSegment(t *testing.T) {
+	f := func(raw string, want sink.Event) {
+		t.Helper()
+		var d segmentDecoder
+		var got sink.Event
+		doc, rj := d.decode([]byte(raw), testSrc, &got)
+		if rj != nil {
+			t.Fatalf("decode(%s) rejected: %v", raw, rj)
+		}
+		if doc == nil {
+			t.Fatalf("decode(%s) returned no document", raw)
+		}
+		want.Topic, want.Partition, want.Offset = "clicks", 3, 42
+		if got != want {
+			t.Fatalf("decode(%s)\n got %+v\nwant %+v", raw, got, want)
+		}
+	}
+	// 2024-01-02T03:04:05.678Z = 1704164645678 ms.
+	f(`{"type":"track","event":"Product Added","messageId":"m1","userId":"u1","anonymousId":"a1","timestamp":"2024-01-02T03:04:05.678Z","properties":{"price":9.5,"session_id":"s-prop"}}`,
+		sink.Event{EventID: "m1", Type: "track", Event: "Product Added", UserKey: "u1", TSMillis: 1704164645678, SessionID: "s-prop", Properties: `{"price":9.5,"session_id":"s-prop"}`})
+	// anonymousId when userId is empty or null; sub-millisecond digits are truncated; offsets honoured.
+	f(`{"type":"track","event":"E","messageId":"m2","userId":"","anonymousId":"a1","timestamp":"2024-01-02T04:04:05.6789+01:00"}`,
+		sink.Event{EventID: "m2", Type: "track", Event: "E", UserKey: "a1", TSMillis: 1704164645678})
+	f(`{"type":"track","event":"E","messageId":"m3","userId":null,"anonymousId":"a1","timestamp":"2024-01-02T03:04:05Z"}`,
+		sink.Event{EventID: "m3", Type: "track", Event: "E", UserKey: "a1", TSMillis: 1704164645000})
+	// numeric user ids keep their JSON text
+	f(`{"type":"track","event":"E","messageId":"m4","userId":12345,"timestamp":"2024-01-02T03:04:05Z"}`,
+		sink.Event{EventID: "m4", Type: "track", Event: "E", UserKey: "12345", TSMillis: 1704164645000})
+	// page: name is the event; without a name the event is "page"; context fields
+	f(`{"type":"page","name":"Pricing","messageId":"m5","anonymousId":"a","timestamp":"2024-01-02T03:04:05Z",
+	    "context":{"session_id":"s1","page":{"url":"https://x/pricing","path":"/pricing","referrer":"https://g"},
+	    "campaign":{"source":"g","medium":"cpc","name":"spring","term":"shoes","content":"ad1"},
+	    "device":{"type":"mobile"},"location":{"country":"FR"}},"properties":{"path":"/other"}}`,
+		sink.Event{EventID: "m5", Type: "page", Event: "Pricing", UserKey: "a", TSMillis: 1704164645000, SessionID: "s1",
+			URL: "https://x/pricing", Path: "/pricing", Referrer: "https://g",
+			UTM:    sink.UTM{Source: "g", Medium: "cpc", Campaign: "spring", Term: "shoes", Content: "ad1"},
+			Device: "mobile", Country: "FR", Properties: `{"path":"/other"}`})
+	f(`{"type":"page","messageId":"m6","anonymousId":"a","timestamp":"2024-01-02T03:04:05Z","properties":{"url":"https://p","path":"/p","referrer":"r"}}`,
+		sink.Event{EventID: "m6", Type: "page", Event: "page", UserKey: "a", TSMillis: 1704164645000, URL: "https://p", Path: "/p", Referrer: "r", Properties: `{"url":"https://p","path":"/p","referrer":"r"}`})
+	f(`{"type":"screen","messageId":"m7","anonymousId":"a","timestamp":"2024-01-02T03:04:05Z"}`,
+		sink.Event{EventID: "m7", Type: "screen", Event: "screen", UserKey: "a", TSMillis: 1704164645000})
+	// identify: the call type names the event; type is case-insensitive
+	f(`{"type":"Identify","messageId":"m8","userId":"u","timestamp":"2024-01-02T03:04:05Z","traits":{"email":"x"}}`,
+		sink.Event{EventID: "m8", Type: "identify", Event: "identify", UserKey: "u", TSMillis: 1704164645000})
+	// no type but an event: a track call
+	f(`{"event":"E","messageId":"m9","userId":"u","timestamp":"2024-01-02T03:04:05Z"}`,
+		sink.Event{EventID: "m9", Type: "track", Event: "E", UserKey: "u", TSMillis: 1704164645000})
+	// escaped strings are unescaped
+	f(`{"type":"track","event":"Caf\u00e9 \"Visited\"","messageId":"m10","userId":"u","timestamp":"2024-01-02T03:04:05Z"}`,
+		sink.Event{EventID: "m10", Type: "track", Event: `Café "Visited"`, UserKey: "u", TSMillis: 1704164645000})
+}
+
+// Without messageId the id is a hash of topic/partition/offset: the same
+// message always gets the same id, another message another id.
+func TestDecodeDeterministicID(t *testing.T) {
+	raw := []byte(`{"type":"track","event":"E","userId":"u","timestamp":"2024-01-02T03:04:05Z"}`)
+	id := func(src source) string {
+		var d segmentDecoder
+		var ev sink.Event
+		if _, rj := d.decode(raw, src, &ev); rj != nil {
+			t.Fatal(rj)
+		}
+		return ev.EventID
+	}
+	a := id(source{"t", 0, 5})
+	if a == "" || a != id(source{"t", 0, 5}) {
+		t.Fatalf("id not deterministic: %q", a)
+	}
+	for _, other := range []source{{"t", 0, 6}, {"t", 1, 5}, {"u", 0, 5}, {"t0", 0, 5}} {
+		if id(other) == a {
+			t.Fatalf("id of %+v equals id of t/0/5", other)
+		}
+	}
+	// Separators cannot be confused: topic "t/1" partition 2 ≠ topic "t" partition 12.
+	if id(source{"t/1", 2, 3}) == id(source{"t", 12, 3}) {
+		t.Fatal("ids collide across topic/partition boundaries")
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	f := func(raw, reason, detail string) {
+		t.Helper()
+		d := segmentDecoder{maxBytes: 200}
+		var ev sink.Event
+		_, rj := d.decode([]byte(raw), testSrc, &ev)
+		if rj == nil {
+			t.Fatalf("decode(%q) accepted, want rejection %s", raw, reason)
+		}
+		if rj.reason != reason {
+			t.Fatalf("decode(%q) reason %s (%s), want %s", raw, rj.reason, rj.detail, reason)
+		}
+		if !strings.Contains(rj.detail, detail) {
+			t.Fatalf("decode(%q) detail %q, want it to contain %q", raw, rj.detail, detail)
+		}
+	}
+	ok := `"userId":"u","timestamp":"2024-01-02T03:04:05Z"`
+	f(``, ReasonEmpty, "empty")
+	f(`{"event":"`+strings.Repeat("x", 300)+`",`+ok+`}`, ReasonTooLarge, "exceeds the limit of 200 bytes")
+	f("{\"event\":\"\xff\","+ok+"}", ReasonInvalidUTF8, "UTF-8")
+	f(`{"event":"E",`, ReasonInvalidJSON, "cannot parse JSON")
+	f(`{"event":"E"} trailing`, ReasonInvalidJSON, "cannot parse JSON")
+	f(`"just a string"`, ReasonNotObject, "string")
+	f(`[{"event":"E"}]`, ReasonNotObject, "array")
+	f(`null`, ReasonNotObject, "null")
+	f(`{"type":"track",`+ok+`}`, ReasonMissingEvent, `"event"`)
+	f(`{"type":"track","event":"",`+ok+`}`, ReasonMissingEvent, `"event"`)
+	f(`{`+ok+`}`, ReasonMissingEvent, "no event name")
+	f(`{"event":"E","timestamp":"2024-01-02T03:04:05Z"}`, ReasonMissingUserKey, "userId")
+	f(`{"event":"E","userId":"","anonymousId":"","timestamp":"2024-01-02T03:04:05Z"}`, ReasonMissingUserKey, "anonymousId")
+	f(`{"event":"E","userId":"u"}`, ReasonMissingTS, "timestamp")
+	f(`{"event":"E","userId":"u","timestamp":null}`, ReasonMissingTS, "timestamp")
+	f(`{"event":"E","userId":"u","timestamp":"soon"}`, ReasonBadTS, `"soon"`)
+	f(`{"event":"E","userId":"u","timestamp":"2024-01-02 03:04:05"}`, ReasonBadTS, "RFC 3339")
+	f(`{"event":"E","userId":"u","timestamp":"2024-13-02T03:04:05Z"}`, ReasonBadTS, "RFC 3339")
+	f(`{"event":"E","userId":"u","timestamp":1704164645}`, ReasonBadTS, "number")
+	f(`{"event":"E","userId":"u","timestamp":"1969-12-31T23:59:59Z"}`, ReasonTSOutOfRange, "outside")
+	f(`{"event":"E","userId":"u","timestamp":"2106-01-01T00:00:00Z"}`, ReasonTSOutOfRange, "outside")
+	f(`{"event":"E","userId":{"id":1},"timestamp":"2024-01-02T03:04:05Z"}`, ReasonBadField, `"userId"`)
+	f(`{"event":["E"],`+ok+`}`, ReasonBadField, `"event"`)
+	f(`{"event":"E","messageId":{},`+ok+`}`, ReasonBadField, `"messageId"`)
+	f(`{"event":"E","properties":[1],`+ok+`}`, ReasonBadField, `"properties"`)
+	f(`{"event":"E","context":"x",`+ok+`}`, ReasonBadField, `"context"`)
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"type":"track","event":"Product Added","messageId":"m1","userId":"u1","timestamp":"2024-01-02T03:04:05.678Z","properties":{"price":9.5}}`))
+	f.Add([]byte(`{"type":"page","anonymousId":"a","timestamp":"2024-01-02T03:04:05Z","context":{"page":{"path":"/x"},"campaign":{"source":1}}}`))
+	f.Add([]byte(`{"event":"E","userId":12,"timestamp":"2024-01-02T03:04:05+01:00","context":{"location":null}}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"a":{"b":{"c":[1,2,{"d":"\u00e9"}]}}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		d := segmentDecoder{maxBytes: 1 << 16}
+		var ev sink.Event
+		doc, rj := d.decode(raw, testSrc, &ev)
+		if rj != nil {
+			if doc != nil || rj.reason == "" || rj.detail == "" {
+				t.Fatalf("rejection without reason or with a document: %+v", rj)
+			}
+			return
+		}
+		if ev.EventID == "" || ev.Event == "" || ev.UserKey == "" || ev.Type == "" {
+			t.Fatalf("accepted event lacks a required field: %+v", ev)
+		}
+		if ev.TSMillis < minTS || ev.TSMillis >= maxTS {
+			t.Fatalf("accepted out-of-range timestamp %d", ev.TSMillis)
+		}
+	})
+}
