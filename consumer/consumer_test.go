@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,64 +107,9 @@ func start(t *testing.T, cfg Config, out Writer, set *rules.Set) (*Consumer, fun
 	return c, stop
 }
 
-// checkSummary compares conversion_summary with the expectation computed by
-// segtest from the generated stream.
 func checkSummary(t *testing.T, e *env) {
 	t.Helper()
-	want := segtest.Expected(e.stream, func(i int) string { return fmt.Sprintf("noid-%d", i) })
-	conn := chtest.Conn(t)
-	got := chtest.QueryStrings(t, conn, "SELECT conversion, conversion_type, category, toString(users), toString(events) FROM "+e.db+".conversion_summary ORDER BY conversion")
-	if len(got) != len(want) {
-		t.Fatalf("conversion_summary has %d rows, want %d: %q", len(got), len(want), got)
-	}
-	nonzero := 0
-	for i, w := range want {
-		ws := []string{w.Conversion, w.Type, w.Category, fmt.Sprint(w.Users), fmt.Sprint(w.Events)}
-		if strings.Join(got[i], "|") != strings.Join(ws, "|") {
-			t.Errorf("conversion_summary row %d = %q, want %q", i, got[i], ws)
-		}
-		if w.Users > 0 {
-			nonzero++
-		}
-	}
-	if nonzero < len(want)-1 {
-		t.Fatalf("the generated stream exercises only %d of %d rules", nonzero, len(want))
-	}
-	rej := chtest.QueryStrings(t, conn, "SELECT toString(uniqExact(topic, `partition`, `offset`)) FROM "+e.db+".rejected_events")
-	if rej[0][0] != fmt.Sprint(e.stream.Malformed) {
-		t.Errorf("distinct rejected messages = %s, want %d", rej[0][0], e.stream.Malformed)
-	}
-	// Every rejected message is stored with the reason the generator meant.
-	wantReasons := map[string]int{}
-	for _, m := range e.stream.Messages {
-		if m.Event == nil {
-			wantReasons[m.Reason]++
-		}
-	}
-	for _, r := range chtest.QueryStrings(t, conn, "SELECT reason, toString(messages) FROM "+e.db+".rejected_summary") {
-		if fmt.Sprint(wantReasons[r[0]]) != r[1] {
-			t.Errorf("rejected_summary %s = %s, want %d", r[0], r[1], wantReasons[r[0]])
-		}
-		delete(wantReasons, r[0])
-	}
-	if len(wantReasons) > 0 {
-		t.Errorf("reasons missing from rejected_summary: %v", wantReasons)
-	}
-	// Distinct events = distinct logical events of the stream.
-	ids := map[string]bool{}
-	for i, m := range e.stream.Messages {
-		if m.Event != nil {
-			id := m.Event.MessageID
-			if id == "" {
-				id = fmt.Sprint("noid-", i)
-			}
-			ids[id] = true
-		}
-	}
-	ev := chtest.QueryStrings(t, conn, "SELECT toString(uniqExact(event_id)) FROM "+e.db+".events")
-	if ev[0][0] != fmt.Sprint(len(ids)) {
-		t.Errorf("distinct events = %s, want %d", ev[0][0], len(ids))
-	}
+	segtest.CheckSummary(t, chtest.Conn(t), e.db, e.stream)
 }
 
 var streamOpts = segtest.Options{Seed: 7, Users: 600, Partitions: 4, Dups: 0.03, Malformed: 40, NoIDShare: 0.1}

@@ -348,3 +348,19 @@ func Expected(s Stream, eventID func(i int) string) []Summary {
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Conversion < out[b].Conversion })
 	return out
 }
+
+// WithoutEmpty returns the stream without its empty messages: kcat, like
+// most command-line producers, cannot send an empty message.
+func (s Stream) WithoutEmpty() Stream {
+	out := Stream{Dups: s.Dups}
+	for _, m := range s.Messages {
+		if len(m.Value) == 0 {
+			continue
+		}
+		out.Messages = append(out.Messages, m)
+		if m.Event == nil {
+			out.Malformed++
+		}
+	}
+	return out
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/segtest"
+)
+
+// buildBinary builds ./cmd/microconv once per test run.
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "microconv-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "microconv")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// produceWithKcat sends every message with kcat, a real outside client, as
+// the acceptance run does; without kcat (laptops) it falls back to franz-go.
+// In CI kcat must be there.
+func produceWithKcat(t *testing.T, brokers []string, topic string, s segtest.Stream) segtest.Stream {
+	t.Helper()
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kcat not found and CI is set: `make test` installs it (apt-get install kcat)")
+		}
+		t.Log("kcat not found: producing with franz-go instead")
+		recs := make([]kafkatest.Record, len(s.Messages))
+		for i, m := range s.Messages {
+			recs[i] = kafkatest.Record{Partition: m.Partition, Value: m.Value}
+		}
+		kafkatest.Produce(t, kafkatest.Client(t, brokers), topic, recs)
+		return s
+	}
+	s = s.WithoutEmpty()
+	// One kcat per partition, messages separated by a byte that none
+	// contains, so that empty messages and any byte survive.
+	byPart := map[int32][]byte{}
+	for _, m := range s.Messages {
+		if bytes.IndexByte(m.Value, 0x1e) >= 0 {
+			t.Fatalf("message contains the delimiter: %q", m.Value)
+		}
+		byPart[m.Partition] = append(append(byPart[m.Partition], m.Value...), 0x1e)
+	}
+	for p, data := range byPart {
+		cmd := exec.Command(kcat, "-P", "-b", strings.Join(brokers, ","), "-t", topic, "-p", fmt.Sprint(p), "-D", "\x1e", "-z", "lz4")
+		cmd.Stdin = bytes.NewReader(data)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kcat: %v\n%s", err, out)
+		}
+	}
+	return s
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func httpGet(url string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The acceptance scenario: the built binary, configured only by documented
+// environment variables, against a Kafka-protocol broker fed by kcat and a
+// real ClickHouse; `migrate` twice, `run` until everything is committed,
+// SIGTERM, exit 0, and every conversion_summary figure and the rejected
+// count equal to the truth computed by segtest.
+func TestBinaryEndToEnd(t *testing.T) {
+	chAddr := chtest.Addr(t)
+	db := chtest.Database(t)
+	bin := binary(t)
+	const topic = "clickstream"
+	_, brokers := kafkatest.NewCluster(t, 3, topic)
+	stream := segtest.Generate(segtest.Options{Seed: 11, Users: 800, Partitions: 3, Dups: 0.03, Malformed: 40, NoIDShare: 0.05})
+	stream = produceWithKcat(t, brokers, topic, stream)
+
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := freeAddr(t)
+	environ := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"MICROCONV_KAFKA_TOPICS=" + topic,
+		"MICROCONV_KAFKA_GROUP=acceptance",
+		"MICROCONV_CLICKHOUSE_ADDR=" + chAddr,
+		"MICROCONV_CLICKHOUSE_DATABASE=" + db,
+		"MICROCONV_RULES=" + rulesPath,
+		"MICROCONV_HTTP_ADDR=" + httpAddr,
+		"MICROCONV_BATCH_MAX_WAIT=200ms",
+	}
+	for i, want := range []string{"stored", "unchanged"} {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = environ
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("migrate #%d: %v\n%s", i+1, err, out)
+		}
+		if !strings.Contains(string(out), "rules version") || !strings.Contains(string(out), want) {
+			t.Fatalf("migrate #%d output lacks %q:\n%s", i+1, want, out)
+		}
+	}
+
+	var logs syncBuffer
+	cmd := exec.Command(bin, "run")
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	if code, body := httpGet("http://" + httpAddr + "/healthz"); code != 0 && code != 200 {
+		t.Fatalf("/healthz = %d %s", code, body)
+	}
+	cl := kafkatest.Client(t, brokers)
+	kafkatest.WaitCommitted(t, cl, "acceptance", topic, 2*time.Minute)
+
+	if code, body := httpGet("http://" + httpAddr + "/healthz"); code != 200 {
+		t.Errorf("/healthz = %d %s", code, body)
+	}
+	if code, body := httpGet("http://" + httpAddr + "/readyz"); code != 200 {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
+	code, metrics := httpGet("http://" + httpAddr + "/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics = %d", code)
+	}
+	wantConsumed := fmt.Sprintf("microconv_consumer_events_consumed_total{topic=%q} %d", topic, len(stream.Messages))
+	for _, want := range []string{wantConsumed, "microconv_sink_rows_total{table=\"events\"}", "microconv_rules_loaded 9", "microconv_build_info{", `microconv_consumer_events_rejected_total{reason="invalid_json"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if code, _ := httpGet("http://" + httpAddr + "/nope"); code != 404 {
+		t.Errorf("unknown route answered %d, want 404", code)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/metrics", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST /metrics = %d, want 405 (read-only routes)", resp.StatusCode)
+		}
+	}
+
+	began := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("run exited with %v after SIGTERM; logs:\n%s", err, logs.String())
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatalf("run did not exit within 45s of SIGTERM; logs:\n%s", logs.String())
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(began).Round(time.Millisecond))
+	segtest.CheckSummary(t, chtest.Conn(t), db, stream)
+	if t.Failed() {
+		t.Logf("logs:\n%s", logs.String())
+	}
+}
+
+// A bad variable stops start-up with its name, before touching anything.
+func TestBadVariableStopsStartup(t *testing.T) {
+	bin := binary(t)
+	f := func(kv, want string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "run")
+		cmd.Env = []string{kv}
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("run with %s succeeded", kv)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("run with %s printed %q, want it to name %s", kv, out, want)
+		}
+	}
+	f("MICROCONV_BATCH_MAX_ROWS=many", "MICROCONV_BATCH_MAX_ROWS")
+	f("MICROCONV_KAFKA_START=yesterday", "MICROCONV_KAFKA_START")
+	f("MICROCONV_BATCH_MAX_WAIT=-1s", "MICROCONV_BATCH_MAX_WAIT")
+}
