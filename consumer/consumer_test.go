@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/microconv/microconv/internal/chtest"
 	"github.com/microconv/microconv/internal/kafkatest"
@@ -274,4 +275,90 @@ func TestRestartPartWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSummary(t, e)
+}
+
+// Members joining and leaving while data flows: every partition ends up
+// committed to its end, and the figures are exact.
+func TestMembersJoinAndLeave(t *testing.T) {
+	opts := streamOpts
+	opts.Users = 3000
+	opts.Partitions = 6
+	e := setup(t, opts)
+	cl := kafkatest.Client(t, e.brokers)
+	cfg := e.config("members")
+	cfg.BatchMaxRows = 100
+	cfg.BatchMaxWait = 50 * time.Millisecond
+	// Slow the writer down so that the stream is still flowing during the rebalances.
+	slow := &slowWriter{out: e.client, delay: 30 * time.Millisecond}
+	_, stop1 := start(t, cfg, slow, e.set)
+	time.Sleep(700 * time.Millisecond)
+	_, stop2 := start(t, cfg, slow, e.set)
+	time.Sleep(700 * time.Millisecond)
+	_, stop3 := start(t, cfg, slow, e.set)
+	time.Sleep(700 * time.Millisecond)
+	if err := stop1(); err != nil {
+		t.Fatalf("member 1: %v", err)
+	}
+	if got, end := kafkatest.Committed(t, cl, "members", topic), kafkatest.EndOffsets(t, cl, topic); fmt.Sprint(got) == fmt.Sprint(end) {
+		t.Log("the stream was fully consumed before the last rebalance; the test proved less")
+	}
+	kafkatest.WaitCommitted(t, cl, "members", topic, 2*time.Minute)
+	for i, stop := range []func() error{stop2, stop3} {
+		if err := stop(); err != nil {
+			t.Fatalf("member %d: %v", i+2, err)
+		}
+	}
+	checkSummary(t, e)
+}
+
+type slowWriter struct {
+	out   Writer
+	delay time.Duration
+}
+
+func (s *slowWriter) Flush(ctx context.Context, b *sink.Batch) error {
+	time.Sleep(s.delay)
+	return s.out.Flush(ctx, b)
+}
+
+// Rejected messages go to the DLQ topic with where they came from and why.
+func TestDLQ(t *testing.T) {
+	e := setup(t, streamOpts)
+	cl := kafkatest.Client(t, e.brokers)
+	ctx := context.Background()
+	if err := createTopic(ctx, e.brokers, "clickstream-dlq"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config("dlq")
+	cfg.DLQTopic = "clickstream-dlq"
+	_, stop := start(t, cfg, e.client, e.set)
+	kafkatest.WaitCommitted(t, cl, "dlq", topic, 90*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	recs := kafkatest.ReadAll(t, e.brokers, "clickstream-dlq")
+	offsets := map[string]bool{}
+	for _, r := range recs {
+		h := map[string]string{}
+		for _, kv := range r.Headers {
+			h[kv.Key] = string(kv.Value)
+		}
+		if h["microconv-reason"] == "" || h["microconv-topic"] != topic || h["microconv-offset"] == "" || h["microconv-error"] == "" {
+			t.Fatalf("DLQ record lacks headers: %v", h)
+		}
+		offsets[h["microconv-partition"]+"/"+h["microconv-offset"]] = true
+	}
+	if len(offsets) != e.stream.Malformed {
+		t.Fatalf("DLQ holds %d distinct messages, want %d", len(offsets), e.stream.Malformed)
+	}
+	checkSummary(t, e)
+}
+
+func createTopic(ctx context.Context, brokers []string, name string) error {
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: 1, ReplicationFactor: 1})
 }

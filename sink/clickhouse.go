@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -23,7 +24,7 @@ type Client struct {
 	metrics *Metrics
 	server  serverInfo
 	db      string // quoted database identifier
-	cols    columnBuffers
+	cols    sync.Pool // of *columnBuffers
 }
 
 // Open connects to ClickHouse and reads the server version. metrics may be nil.

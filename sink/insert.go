@@ -118,16 +118,25 @@ func (c *Client) insertTable(ctx context.Context, b *Batch, table int) error {
 		return fmt.Errorf("cannot prepare insert of %d rows into %q: %w", n, tableNames[table], scrub(err, c.cfg.Password))
 	}
 	defer func() { _ = batch.Abort() }()
-	defer c.cols.release()
+	// Column buffers are pooled: one Client may flush from several
+	// goroutines (several consumers in one process).
+	cb, _ := c.cols.Get().(*columnBuffers)
+	if cb == nil {
+		cb = new(columnBuffers)
+	}
+	defer func() {
+		cb.release()
+		c.cols.Put(cb)
+	}()
 
 	var values []any
 	switch table {
 	case tableEvents:
-		values = c.eventValues(b.Events)
+		values = eventValues(cb, b.Events)
 	case tableConversions:
-		values = c.conversionValues(b.Conversions)
+		values = conversionValues(cb, b.Conversions)
 	case tableRejected:
-		values = c.rejectedValues(b.Rejected)
+		values = rejectedValues(cb, b.Rejected)
 	}
 	for i, v := range values {
 		if err := batch.Column(i).Append(v); err != nil {
@@ -140,9 +149,8 @@ func (c *Client) insertTable(ctx context.Context, b *Batch, table int) error {
 	return nil
 }
 
-func (c *Client) eventValues(rows []Event) []any {
+func eventValues(cb *columnBuffers, rows []Event) []any {
 	n := len(rows)
-	cb := &c.cols
 	eventID, typ, event, user, session := cb.strings(0, n), cb.strings(1, n), cb.strings(2, n), cb.strings(3, n), cb.strings(4, n)
 	url, path, ref := cb.strings(5, n), cb.strings(6, n), cb.strings(7, n)
 	us, um, uc, ut, uco := cb.strings(8, n), cb.strings(9, n), cb.strings(10, n), cb.strings(11, n), cb.strings(12, n)
@@ -162,9 +170,8 @@ func (c *Client) eventValues(rows []Event) []any {
 	return []any{eventID, typ, event, user, session, ts, tsMS, recv, url, path, ref, us, um, uc, ut, uco, device, country, props, topic, part, offset}
 }
 
-func (c *Client) conversionValues(rows []Conversion) []any {
+func conversionValues(cb *columnBuffers, rows []Conversion) []any {
 	n := len(rows)
-	cb := &c.cols
 	conv, ctype, cat, eventID, event, user, session := cb.strings(0, n), cb.strings(1, n), cb.strings(2, n), cb.strings(3, n), cb.strings(4, n), cb.strings(5, n), cb.strings(6, n)
 	us, um, uc, ut, uco := cb.strings(7, n), cb.strings(8, n), cb.strings(9, n), cb.strings(10, n), cb.strings(11, n)
 	device, country, version := cb.strings(12, n), cb.strings(13, n), cb.strings(14, n)
@@ -189,9 +196,8 @@ func (c *Client) conversionValues(rows []Conversion) []any {
 	return []any{conv, ctype, cat, eventID, event, user, session, ts, tsMS, value, us, um, uc, ut, uco, device, country, version, recv}
 }
 
-func (c *Client) rejectedValues(rows []Rejected) []any {
+func rejectedValues(cb *columnBuffers, rows []Rejected) []any {
 	n := len(rows)
-	cb := &c.cols
 	raw, reason, errText, topic := cb.strings(0, n), cb.strings(1, n), cb.strings(2, n), cb.strings(3, n)
 	part := cb.int32s(0, n)
 	offset := cb.int64s(0, n)

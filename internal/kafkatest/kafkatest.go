@@ -133,3 +133,27 @@ func WaitCommitted(t testing.TB, cl *kgo.Client, group, topic string, timeout ti
 	}
 	t.Fatalf("group %s did not commit the end of %s within %s: committed %v, end %v", group, topic, timeout, last, ends)
 }
+
+// ReadAll returns every record of topic, read with a fresh franz-go consumer
+// from the start to the end offsets listed when it is called.
+func ReadAll(t testing.TB, addrs []string, topic string) []*kgo.Record {
+	t.Helper()
+	admin := Client(t, addrs)
+	ends := EndOffsets(t, admin, topic)
+	want := int64(0)
+	for _, e := range ends {
+		want += e
+	}
+	cl := Client(t, addrs, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for int64(len(out)) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records of %s before the timeout", len(out), want, topic)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
