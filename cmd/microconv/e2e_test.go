@@ -249,3 +249,71 @@ func TestBadVariableStopsStartup(t *testing.T) {
 	f("MICROCONV_KAFKA_START=yesterday", "MICROCONV_KAFKA_START")
 	f("MICROCONV_BATCH_MAX_WAIT=-1s", "MICROCONV_BATCH_MAX_WAIT")
 }
+
+// Passwords never appear in logs or error messages, whatever fails.
+func TestSecretsNeverLogged(t *testing.T) {
+	chAddr := chtest.Addr(t)
+	bin := binary(t)
+	_, brokers := kafkatest.NewCluster(t, 1, "clickstream")
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const chSecret, kafkaSecret = "ch-Secret-8c1f0e", "kafka-Secret-77ab2d"
+	environ := []string{
+		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"MICROCONV_KAFKA_SASL_MECHANISM=SCRAM-SHA-256",
+		"MICROCONV_KAFKA_SASL_USERNAME=svc",
+		"MICROCONV_KAFKA_SASL_PASSWORD=" + kafkaSecret,
+		"MICROCONV_CLICKHOUSE_ADDR=" + chAddr,
+		"MICROCONV_CLICKHOUSE_USERNAME=microconv_nobody",
+		"MICROCONV_CLICKHOUSE_PASSWORD=" + chSecret,
+		"MICROCONV_RULES=" + rulesPath,
+		"MICROCONV_HTTP_ADDR=" + freeAddr(t),
+		"MICROCONV_LOG_LEVEL=debug",
+	}
+	check := func(what, out string) {
+		t.Helper()
+		for _, s := range []string{chSecret, kafkaSecret} {
+			if strings.Contains(out, s) {
+				t.Errorf("%s output contains a password:\n%s", what, out)
+			}
+		}
+	}
+	// migrate: wrong ClickHouse credentials.
+	cmd := exec.Command(bin, "migrate")
+	cmd.Env = environ
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("migrate with a wrong password succeeded:\n%s", out)
+	}
+	if !strings.Contains(string(out), "microconv_nobody") && !strings.Contains(strings.ToLower(string(out)), "auth") && !strings.Contains(strings.ToLower(string(out)), "password") {
+		t.Errorf("migrate did not say what failed:\n%s", out)
+	}
+	check("migrate", string(out))
+
+	// run: wrong ClickHouse credentials and SASL against a broker without
+	// SASL; it retries and logs; stop it after a few seconds.
+	var logs syncBuffer
+	cmd = exec.Command(bin, "run")
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("run did not stop within 30s of SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "cannot connect to clickhouse") {
+		t.Errorf("run did not log the ClickHouse failure:\n%s", logs.String())
+	}
+	check("run", logs.String())
+}
