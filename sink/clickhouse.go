@@ -23,7 +23,7 @@ type Client struct {
 	log     zerolog.Logger
 	metrics *Metrics
 	server  serverInfo
-	db      string // quoted database identifier
+	db      string    // quoted database identifier
 	cols    sync.Pool // of *columnBuffers
 }
 

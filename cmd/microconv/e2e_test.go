@@ -135,7 +135,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	bin := binary(t)
 	const topic = "clickstream"
 	_, brokers := kafkatest.NewCluster(t, 3, topic)
-	stream := segtest.Generate(segtest.Options{Seed: 11, Users: 800, Partitions: 3, Dups: 0.03, Malformed: 40, NoIDShare: 0.05})
+	stream := segtest.Generate(segtest.Options{Seed: 11, Users: 4000, Partitions: 3, Dups: 0.03, Malformed: 40, NoIDShare: 0.05})
 	stream = produceWithKcat(t, brokers, topic, stream)
 
 	dir := t.TempDir()
@@ -316,4 +316,92 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Errorf("run did not log the ClickHouse failure:\n%s", logs.String())
 	}
 	check("run", logs.String())
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// SIGHUP reloads the rules: a broken file is refused and the rules in force
+// stay; a valid change applies to the next events and to conversion_rules.
+func TestSIGHUPReload(t *testing.T) {
+	chAddr := chtest.Addr(t)
+	db := chtest.Database(t)
+	bin := binary(t)
+	const topic = "clickstream"
+	_, brokers := kafkatest.NewCluster(t, 1, topic)
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(rulesPath, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(segtest.Rules)
+	httpAddr := freeAddr(t)
+	var logs syncBuffer
+	cmd := exec.Command(bin, "run")
+	cmd.Env = []string{
+		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"MICROCONV_CLICKHOUSE_ADDR=" + chAddr,
+		"MICROCONV_CLICKHOUSE_DATABASE=" + db,
+		"MICROCONV_RULES=" + rulesPath,
+		"MICROCONV_HTTP_ADDR=" + httpAddr,
+		"MICROCONV_BATCH_MAX_WAIT=100ms",
+	}
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "/readyz", 60*time.Second, func() bool { c, _ := httpGet("http://" + httpAddr + "/readyz"); return c == 200 })
+	conn := chtest.Conn(t)
+	inForce := func() string {
+		return chtest.QueryStrings(t, conn, "SELECT version FROM "+db+".conversion_rules ORDER BY seq DESC LIMIT 1")[0][0]
+	}
+	v1 := inForce()
+	metric := func(name string) bool {
+		_, m := httpGet("http://" + httpAddr + "/metrics")
+		return strings.Contains(m, name)
+	}
+
+	write(segtest.Rules + "  - id: Bad-Id\n    match: {event: X}\n")
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload error metric", 10*time.Second, func() bool { return metric(`microconv_rules_reloads_total{result="error"} 1`) })
+	if v := inForce(); v != v1 {
+		t.Fatalf("a broken file changed the rules in force: %s → %s", v1, v)
+	}
+	if !strings.Contains(logs.String(), "cannot reload rules") || !strings.Contains(logs.String(), "Bad-Id") {
+		t.Errorf("the refused reload was not logged with its error:\n%s", logs.String())
+	}
+
+	extended := strings.Replace(segtest.Rules, "funnels:", "  - id: signed_up\n    match: {event: Signed Up}\nfunnels:", 1)
+	write(extended)
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload success metric", 10*time.Second, func() bool { return metric(`microconv_rules_reloads_total{result="success"} 1`) })
+	v2 := inForce()
+	if v2 == v1 {
+		t.Fatal("a valid change did not change the rules in force")
+	}
+	rows := chtest.QueryStrings(t, conn, "SELECT toString(users) FROM "+db+".conversion_summary WHERE conversion = 'signed_up'")
+	if len(rows) != 1 || rows[0][0] != "0" {
+		t.Fatalf("conversion_summary for the new rule = %v, want one row with 0 users", rows)
+	}
+	kafkatest.Produce(t, kafkatest.Client(t, brokers), topic, []kafkatest.Record{{Value: []byte(
+		`{"type":"track","event":"Signed Up","userId":"u1","messageId":"s1","timestamp":"2026-01-01T00:00:00.5Z"}`)}})
+	waitFor(t, "the new rule to tag an event", 30*time.Second, func() bool {
+		r := chtest.QueryStrings(t, conn, "SELECT rules_version FROM "+db+".conversions WHERE conversion = 'signed_up'")
+		return len(r) == 1 && r[0][0] == v2
+	})
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
 }

@@ -90,14 +90,16 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 
 	var httpSrv *http.Server
 	if cfg.HTTPAddr != "" {
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			fmt.Fprintf(stderr, "microconv run: cannot listen on %s%s %q: %v\n", config.Prefix, "HTTP_ADDR", cfg.HTTPAddr, err)
-			return 1
+		// A taken port must not stop the consumer (several instances on one
+		// host with the default address): say so loudly and go on without
+		// the endpoints.
+		if ln, err := net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			log.Error().Err(err).Str("addr", cfg.HTTPAddr).Msg("cannot listen on MICROCONV_HTTP_ADDR: running without /metrics, /healthz, /readyz")
+		} else {
+			httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+			go func() { _ = httpSrv.Serve(ln) }()
+			log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /healthz, /readyz")
 		}
-		httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = httpSrv.Serve(ln) }()
-		log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /healthz, /readyz")
 	}
 	defer func() {
 		if httpSrv != nil {
