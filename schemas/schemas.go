@@ -2,10 +2,12 @@ package schemas
 
 import "embed"
 
-// ClickHouse holds the DDL templates (text/template) for tables and views,
-// applied in file-name order by the sink's migration.
+// ClickHouse holds the SQL templates (text/template) the sink renders:
+// tables/ (CREATE TABLE, applied in name order), views/ (the SELECT of each
+// view that does not depend on the rules; the file name is the view name)
+// and funnel/ (the SELECTs of the views of one funnel).
 //
-//go:embed clickhouse/*.sql
+//go:embed clickhouse/tables/*.sql clickhouse/views/*.sql clickhouse/funnel/*.sql
 var ClickHouse embed.FS
 
 // SegmentEventJSONSchema is the JSON Schema of a Segment-spec input event as

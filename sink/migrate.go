@@ -1,16 +1,10 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
-	"text/template"
 	"time"
-
-	"github.com/microconv/microconv/schemas"
 )
 
 // Rule describes one conversion rule in force, as stored in conversion_rules.
@@ -32,78 +26,32 @@ type RuleSet struct {
 	Funnels []Funnel
 }
 
-type templateData struct {
-	DB string // quoted database identifier
-	TS string // column type of timestamps
-	LC string // column type of low-cardinality strings
-}
-
 // Migrate creates the database, the tables and the views that do not depend
-// on the rules. It is idempotent: every statement is CREATE … IF NOT EXISTS.
+// on the rules, and re-creates a view only when its SQL changed (a new
+// microconv). It is idempotent: a second run changes nothing.
 func (c *Client) Migrate(ctx context.Context) error {
 	if _, err := c.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+c.db); err != nil {
 		return err
 	}
-	stmts, err := c.renderSchema()
+	tables, err := c.renderDir("clickhouse/tables", nil)
 	if err != nil {
 		return err
 	}
-	for _, s := range stmts {
+	for _, s := range tables {
 		if _, err := c.exec(ctx, s.sql); err != nil {
 			return fmt.Errorf("cannot apply %s: %w", s.name, err)
 		}
 	}
-	c.log.Info().Str("database", c.cfg.Database).Int("statements", len(stmts)+1).Msg("schema is up to date")
-	return nil
-}
-
-type statement struct{ name, sql string }
-
-// renderSchema renders the embedded DDL templates for this server.
-func (c *Client) renderSchema() ([]statement, error) {
-	data := templateData{DB: c.db, TS: "DateTime('UTC')", LC: "String"}
-	if c.server.Modern() {
-		data.TS = "DateTime64(3, 'UTC')"
-		data.LC = "LowCardinality(String)"
-	}
-	names, err := fs.Glob(schemas.ClickHouse, "clickhouse/*.sql")
+	views, err := c.staticViews()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	sort.Strings(names)
-	var out []statement
-	for _, name := range names {
-		src, err := fs.ReadFile(schemas.ClickHouse, name)
-		if err != nil {
-			return nil, err
-		}
-		tmpl, err := template.New(name).Funcs(template.FuncMap{
-			"lc": func() string { return data.LC },
-		}).Option("missingkey=error").Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("cannot parse schema template %s: %w", name, err)
-		}
-		var buf bytes.Buffer
-		if err := tmpl.Execute(&buf, data); err != nil {
-			return nil, fmt.Errorf("cannot render schema template %s: %w", name, err)
-		}
-		out = append(out, statement{name: name, sql: stripComments(buf.String())})
+	changed, err := c.syncViews(ctx, views, isStaticView)
+	if err != nil {
+		return err
 	}
-	return out, nil
-}
-
-// stripComments drops whole-line "--" comments: old servers reject a
-// statement that is only a comment, and the rest reads better in logs.
-func stripComments(sql string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(sql, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return strings.TrimSpace(b.String())
+	c.log.Info().Str("database", c.cfg.Database).Int("tables", len(tables)).Int("views", len(views)).Int("views_changed", changed).Msg("schema is up to date")
+	return nil
 }
 
 func (c *Client) exec(ctx context.Context, sql string) (struct{}, error) {
@@ -149,7 +97,8 @@ func (c *Client) PutRules(ctx context.Context, rs RuleSet) (bool, error) {
 		return false, err
 	}
 	if version == rs.Version {
-		return false, nil
+		// Same rules: make sure their funnel views exist and are current.
+		return false, c.syncFunnelViews(ctx, rs.Funnels)
 	}
 	// Sequence numbers follow the clock (readable, and distinct between
 	// instances) but never go back, even if the clock does.
@@ -185,6 +134,9 @@ func (c *Client) PutRules(ctx context.Context, rs RuleSet) (bool, error) {
 	}
 	if err := rb.Send(); err != nil {
 		return false, fmt.Errorf("cannot store rules: %w", scrub(err, c.cfg.Password))
+	}
+	if err := c.syncFunnelViews(ctx, rs.Funnels); err != nil {
+		return true, err
 	}
 	c.log.Info().Str("version", rs.Version).Str("previous", version).Int("rules", len(rs.Rules)).Int("funnels", len(rs.Funnels)).Msg("rules in force updated")
 	return true, nil

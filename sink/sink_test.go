@@ -61,7 +61,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	for _, r := range got {
 		names = append(names, r[0])
 	}
-	want := "conversion_funnels conversion_rules conversion_summary conversions events rejected_events rejected_summary"
+	want := "conversion_daily conversion_funnels conversion_rules conversion_summary conversions events micro_lift rejected_events rejected_summary schema_views"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("tables = %q, want %q", strings.Join(names, " "), want)
 	}

@@ -1,6 +1,5 @@
 -- Every rule in force, with 0 for a rule that never matched. users counts
 -- distinct user_key, events distinct event_id: duplicates change nothing.
-CREATE VIEW IF NOT EXISTS {{.DB}}.conversion_summary AS
 SELECT
     conversion,
     conversion_type,
@@ -11,9 +10,8 @@ SELECT
     if(events = 0, NULL, max_ts) AS last_seen
 FROM
 (
-    SELECT DISTINCT id AS conversion, type AS conversion_type, category, position
-    FROM {{.DB}}.conversion_rules
-    WHERE seq = (SELECT max(seq) FROM {{.DB}}.conversion_rules)
+    SELECT id AS conversion, type AS conversion_type, category, position
+    FROM {{.InForce}}
 )
 ALL LEFT JOIN
 (

@@ -1,6 +1,5 @@
 -- Rejected messages by reason, each Kafka message counted once however often
 -- it was re-delivered.
-CREATE VIEW IF NOT EXISTS {{.DB}}.rejected_summary AS
 SELECT
     reason,
     uniqExact(topic, `partition`, `offset`) AS messages,

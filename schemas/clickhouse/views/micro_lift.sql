@@ -1,0 +1,77 @@
+-- Every (micro, macro) pair of the rules in force. Population: distinct
+-- user_key in events. users_with: users with the micro-conversion;
+-- converted_with: of those, users with the macro at or after their first
+-- micro; users_without: the rest of the population; converted_without: of
+-- those, users with the macro at any time. Rates are 0 when their
+-- denominator is 0; lift is rate_with / rate_without, NULL when rate_without
+-- is 0. ClickHouse 18.16 allows one JOIN per SELECT, hence the nesting.
+SELECT
+    micro,
+    macro,
+    users_with,
+    converted_with,
+    users_without,
+    converted_without,
+    if(users_with = 0, 0., converted_with / users_with) AS rate_with,
+    if(users_without = 0, 0., converted_without / users_without) AS rate_without,
+    if(rate_without = 0, NULL, rate_with / rate_without) AS lift
+FROM
+(
+    SELECT
+        micro, macro, pos_micro, pos_macro,
+        a AS users_with,
+        d AS converted_with,
+        pop - a AS users_without,
+        b - c AS converted_without
+    FROM
+    (
+        SELECT micro, macro, pos_micro, pos_macro, pop, a, b
+        FROM
+        (
+            SELECT micro, macro, pos_micro, pos_macro, pop, a
+            FROM
+            (
+                SELECT micro, macro, pos_micro, pos_macro, pop
+                FROM
+                (
+                    SELECT micro, macro, pos_micro, pos_macro
+                    FROM (SELECT id AS micro, position AS pos_micro FROM {{.InForce}} WHERE type = 'micro')
+                    CROSS JOIN (SELECT id AS macro, position AS pos_macro FROM {{.InForce}} WHERE type = 'macro')
+                )
+                CROSS JOIN (SELECT uniqExact(user_key) AS pop FROM {{.DB}}.events)
+            )
+            ALL LEFT JOIN
+            (
+                SELECT conversion AS micro, uniqExact(user_key) AS a
+                FROM {{.DB}}.conversions
+                GROUP BY conversion
+            ) USING (micro)
+        )
+        ALL LEFT JOIN
+        (
+            SELECT conversion AS macro, uniqExact(user_key) AS b
+            FROM {{.DB}}.conversions
+            GROUP BY conversion
+        ) USING (macro)
+    )
+    ALL LEFT JOIN
+    (
+        SELECT micro, macro, count() AS c, countIf(last_macro >= first_micro) AS d
+        FROM
+        (
+            SELECT user_key, conversion AS micro, min(ts_ms) AS first_micro
+            FROM {{.DB}}.conversions
+            WHERE conversion IN (SELECT id FROM {{.InForce}} WHERE type = 'micro')
+            GROUP BY user_key, conversion
+        )
+        ALL INNER JOIN
+        (
+            SELECT user_key, conversion AS macro, max(ts_ms) AS last_macro
+            FROM {{.DB}}.conversions
+            WHERE conversion IN (SELECT id FROM {{.InForce}} WHERE type = 'macro')
+            GROUP BY user_key, conversion
+        ) USING (user_key)
+        GROUP BY micro, macro
+    ) USING (micro, macro)
+)
+ORDER BY pos_micro, pos_macro
