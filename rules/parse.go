@@ -672,8 +672,8 @@ func (p *parser) funnel(n *yaml.Node) {
 	}
 	if st, ok := f["steps"]; ok {
 		if p.isList(st.val, "steps", "a list of conversion ids") {
-			if len(st.val.Content) < 2 {
-				p.errorf(st.val, "cannot use %d step(s) in funnel %q; expected at least 2", len(st.val.Content), fn.ID)
+			if n := len(st.val.Content); n < 2 || n > MaxFunnelSteps {
+				p.errorf(st.val, "cannot use %d step(s) in funnel %q; expected 2 to %d", n, fn.ID, MaxFunnelSteps)
 			}
 			for _, item := range st.val.Content {
 				s, ok := p.str(item, "a funnel step")

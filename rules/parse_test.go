@@ -414,7 +414,7 @@ funnels:
   - id: f
     window: 1h
     steps: [a]
-`, []wantErr{{7, `cannot use 1 step(s) in funnel "f"; expected at least 2`}}},
+`, []wantErr{{7, `cannot use 1 step(s) in funnel "f"; expected 2 to 32`}}},
 		{"bad windows", `
 conversions:
   - {id: a, match: {event: A}}

@@ -29,6 +29,10 @@ const (
 	maxErrorsPerFile = 1000
 )
 
+// MaxFunnelSteps is the most steps a funnel may have: each step is a bit of
+// a 64-bit mask in the funnel views' SQL and adds a stage to it.
+const MaxFunnelSteps = 32
+
 // Event is what rules see of one input event.
 //
 // Doc is read during Match; fastjson values are not safe for concurrent use,
