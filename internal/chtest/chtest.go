@@ -58,8 +58,8 @@ func Database(t testing.TB) string {
 		t.Fatalf("cannot create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kept database %s of the failed test", name)
+		if t.Failed() || os.Getenv("MICROCONV_TEST_KEEP_DB") != "" {
+			t.Logf("kept database %s", name)
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -1,7 +1,9 @@
 -- Funnel {{.ID}}: one row per user who reached step 1, at their best attempt.
 -- A user's funnel events are their distinct events (event_id) of the step
 -- conversions, each with its time (ms) and a mask of the steps it can fill,
--- sorted by (time, number of steps it can fill, event_id). From every step-1
+-- sorted by (time, number of steps it can fill, event_id). The lambdas read
+-- only the numeric arrays T (times) and M (masks): captured arrays are copied
+-- per element on old servers, so strings stay out of them. From every step-1
 -- event, each next step takes the first unused event of that step whose time
 -- is >= the previous step's and <= the start + window ({{.WindowMS}} ms,
 -- inclusive): one event never fills two steps, other events may come between.
@@ -23,20 +25,20 @@ FROM
 (
     SELECT
         user_key,
+        arrayMap(e -> tupleElement(e, 1), evs) AS T,
+        arrayMap(e -> tupleElement(e, 2), evs) AS M,
         arrayEnumerate(evs) AS idx,
-        arrayFilter(i -> bitAnd(tupleElement(evs[i], 2), 1) != 0, idx) AS starts,
+        arrayFilter(i -> bitAnd(M[i], 1) != 0, idx) AS starts,
         arrayMap(i -> [toUInt32(i)], starts) AS a1,
 {{- range .Steps}}{{if gt .N 1}}
-        arrayMap(p -> arrayPushBack(p, if(p[{{.Prev}}] = 0, toUInt32(0), toUInt32(arrayFirstIndex((e, j) ->
-            bitAnd(tupleElement(e, 2), {{.Bit}}) != 0
-            AND tupleElement(e, 1) >= tupleElement(evs[p[{{.Prev}}]], 1)
-            AND tupleElement(e, 1) <= tupleElement(evs[p[1]], 1) + {{$.WindowMS}}
-            AND NOT has(p, j), evs, idx)))), a{{.Prev}}) AS a{{.N}},
+        arrayMap(p -> arrayPushBack(p, if(p[{{.Prev}}] = 0, toUInt32(0), toUInt32(arrayFirstIndex((t, m, j) ->
+            bitAnd(m, {{.Bit}}) != 0 AND t >= T[p[{{.Prev}}]] AND t <= T[p[1]] + {{$.WindowMS}} AND NOT has(p, j),
+            T, M, idx)))), a{{.Prev}}) AS a{{.N}},
 {{- end}}{{end}}
         arrayMap(p -> arrayCount(x -> x != 0, p), a{{.NSteps}}) AS levels,
         arrayReduce('max', levels) AS level,
         arrayElement(a{{.NSteps}}, arrayFirstIndex(l -> l = level, levels)) AS best,
-        arrayMap(x -> if(x = 0, toInt64(0), tupleElement(evs[x], 1)), best) AS step_ms,
+        arrayMap(x -> if(x = 0, toInt64(0), T[x]), best) AS step_ms,
         step_ms[1] AS start_ms,
         tupleElement(evs[best[1]], 4) AS start_event_id,
         tupleElement(evs[best[1]], 5) AS utm_source,
