@@ -2,7 +2,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz clickhouse-start clickhouse-stop clean
+.PHONY: all build test vet fuzz bench-views clean
 
 all: build
 
@@ -17,6 +17,11 @@ test:
 
 vet:
 	$(GO) vet ./...
+
+## bench-views: time the funnel and lift views over 1M conversions (needs
+## a ClickHouse: MICROCONV_TEST_CLICKHOUSE_ADDR, or one is started)
+bench-views:
+	.ci/with-clickhouse $(GO) test ./sink/ -run '^$$' -bench BenchmarkViews -benchtime 3x -timeout 30m
 
 ## fuzz: longer fuzzing (FUZZTIME=1m make fuzz)
 fuzz:
