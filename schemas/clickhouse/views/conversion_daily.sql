@@ -1,20 +1,20 @@
 -- Per UTC day of the event time and conversion in force: distinct users and
 -- distinct events. Days without any event of a conversion have no row.
-SELECT day, conversion, conversion_type, users, events
+SELECT day, conv_key AS conversion, conversion_type, users, events
 FROM
 (
     SELECT
         toDate(toDateTime(intDiv(ts_ms, 1000), 'UTC')) AS day,
-        conversion,
+        CAST(conversion AS String) AS conv_key,
         uniqExact(user_key) AS users,
         uniqExact(event_id) AS events
     FROM {{.DB}}.conversions
     WHERE conversion IN (SELECT id FROM {{.InForce}})
-    GROUP BY day, conversion
+    GROUP BY day, conv_key
 )
 ALL INNER JOIN
 (
-    SELECT id AS conversion, type AS conversion_type, position
+    SELECT id AS conv_key, type AS conversion_type, position
     FROM {{.InForce}}
-) USING (conversion)
+) USING (conv_key)
 ORDER BY day, position

@@ -42,14 +42,14 @@ FROM
             )
             ALL LEFT JOIN
             (
-                SELECT conversion AS micro, uniqExact(user_key) AS a
+                SELECT CAST(conversion AS String) AS micro, uniqExact(user_key) AS a
                 FROM {{.DB}}.conversions
-                GROUP BY conversion
+                GROUP BY micro
             ) USING (micro)
         )
         ALL LEFT JOIN
         (
-            SELECT conversion AS macro, uniqExact(user_key) AS b
+            SELECT CAST(conversion AS String) AS macro, uniqExact(user_key) AS b
             FROM {{.DB}}.conversions
             GROUP BY conversion
         ) USING (macro)
@@ -59,14 +59,14 @@ FROM
         SELECT micro, macro, count() AS c, countIf(last_macro >= first_micro) AS d
         FROM
         (
-            SELECT user_key, conversion AS micro, min(ts_ms) AS first_micro
+            SELECT user_key, CAST(conversion AS String) AS micro, min(ts_ms) AS first_micro
             FROM {{.DB}}.conversions
             WHERE conversion IN (SELECT id FROM {{.InForce}} WHERE type = 'micro')
             GROUP BY user_key, conversion
         )
         ALL INNER JOIN
         (
-            SELECT user_key, conversion AS macro, max(ts_ms) AS last_macro
+            SELECT user_key, CAST(conversion AS String) AS macro, max(ts_ms) AS last_macro
             FROM {{.DB}}.conversions
             WHERE conversion IN (SELECT id FROM {{.InForce}} WHERE type = 'macro')
             GROUP BY user_key, conversion
