@@ -60,6 +60,9 @@ type Config struct {
 	FetchMaxBytes int
 	FetchMaxWait  time.Duration
 	QueueCapacity int
+	// LagInterval is how often the lag metrics are refreshed (default 5s;
+	// negative disables them).
+	LagInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -99,6 +102,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.QueueCapacity <= 0 {
 		c.QueueCapacity = 256
+	}
+	if c.LagInterval == 0 {
+		c.LagInterval = 5 * time.Second
 	}
 }
 
@@ -204,6 +210,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.flushLoop(hardCtx)
 	}()
 
+	if c.cfg.LagInterval > 0 {
+		lagDone := make(chan struct{})
+		defer func() { <-lagDone }()
+		go func() {
+			defer close(lagDone)
+			c.lagLoop(ctx)
+		}()
+	}
 	c.log.Info().Strs("topics", c.cfg.Topics).Str("group", c.cfg.Group).Strs("brokers", c.cfg.Kafka.Brokers).Msg("consumer started")
 	errLog := newThrottle(10 * time.Second)
 	for ctx.Err() == nil {

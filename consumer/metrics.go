@@ -14,6 +14,9 @@ type Metrics struct {
 	DLQMessages  prometheus.Counter
 	DLQErrors    prometheus.Counter
 	PipelineRows prometheus.Gauge
+	LagMessages  *prometheus.GaugeVec // by topic, partition
+	LagSeconds   *prometheus.GaugeVec // by topic, partition
+	LagErrors    prometheus.Counter
 }
 
 // NewMetrics registers the consumer metrics on reg (nil: not registered).
@@ -59,13 +62,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "microconv_consumer_pending_rows",
 			Help: "Rows held in memory waiting for ClickHouse.",
 		}),
+		LagMessages: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "microconv_consumer_lag_messages",
+			Help: "Messages not yet committed by the group: high watermark − committed offset, per partition of the group's topics (all members' partitions).",
+		}, []string{"topic", "partition"}),
+		LagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "microconv_consumer_lag_seconds",
+			Help: "Age of the oldest message not yet committed by the group, per partition; 0 when caught up.",
+		}, []string{"topic", "partition"}),
+		LagErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microconv_consumer_lag_errors_total",
+			Help: "Failed lag measurements.",
+		}),
 	}
 	for _, r := range Reasons {
 		m.Rejected.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.Consumed, m.Rejected, m.Conversions, m.Commits, m.CommitErrors, m.Generations,
-			m.Assigned, m.DLQMessages, m.DLQErrors, m.PipelineRows)
+			m.Assigned, m.DLQMessages, m.DLQErrors, m.PipelineRows, m.LagMessages, m.LagSeconds, m.LagErrors)
 	}
 	return m
 }

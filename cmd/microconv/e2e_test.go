@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -399,6 +400,119 @@ func TestSIGHUPReload(t *testing.T) {
 	waitFor(t, "the new rule to tag an event", 30*time.Second, func() bool {
 		r := chtest.QueryStrings(t, conn, "SELECT rules_version FROM "+db+".conversions WHERE conversion = 'signed_up'")
 		return len(r) == 1 && r[0][0] == v2
+	})
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+}
+
+// Lag, exact: with the consumer paused (SIGSTOP) and more messages produced,
+// `microconv lag --json` equals an independent admin client's count on every
+// partition; after SIGCONT the lag metric returns to 0.
+func TestLagWhilePaused(t *testing.T) {
+	chAddr := chtest.Addr(t)
+	db := chtest.Database(t)
+	bin := binary(t)
+	const topic = "clickstream"
+	_, brokers := kafkatest.NewCluster(t, 4, topic)
+	cl := kafkatest.Client(t, brokers)
+	stream := segtest.Generate(segtest.Options{Seed: 5, Users: 300, Partitions: 4, Dups: 0.03, Malformed: 5})
+	produce := func(s segtest.Stream) {
+		recs := make([]kafkatest.Record, len(s.Messages))
+		for i, m := range s.Messages {
+			recs[i] = kafkatest.Record{Partition: m.Partition, Value: m.Value}
+		}
+		kafkatest.Produce(t, cl, topic, recs)
+	}
+	produce(stream)
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := freeAddr(t)
+	environ := []string{
+		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"MICROCONV_KAFKA_GROUP=lagged",
+		"MICROCONV_CLICKHOUSE_ADDR=" + chAddr,
+		"MICROCONV_CLICKHOUSE_DATABASE=" + db,
+		"MICROCONV_RULES=" + rulesPath,
+		"MICROCONV_HTTP_ADDR=" + httpAddr,
+		"MICROCONV_BATCH_MAX_WAIT=100ms",
+	}
+	var logs syncBuffer
+	cmd := exec.Command(bin, "run")
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGCONT); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	kafkatest.WaitCommitted(t, cl, "lagged", topic, time.Minute)
+
+	_ = cmd.Process.Signal(syscall.SIGSTOP)
+	more := segtest.Generate(segtest.Options{Seed: 6, Users: 200, Partitions: 4, Malformed: 3})
+	produce(more)
+
+	lagCmd := exec.Command(bin, "lag", "--group", "lagged", "--json")
+	lagCmd.Env = environ
+	out, err := lagCmd.Output()
+	if err != nil {
+		t.Fatalf("lag: %v\n%s", err, out)
+	}
+	var got []struct {
+		Topic      string  `json:"topic"`
+		Partition  int32   `json:"partition"`
+		End        int64   `json:"end"`
+		Committed  int64   `json:"committed"`
+		Lag        int64   `json:"lag"`
+		LagSeconds float64 `json:"lag_seconds"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("lag --json printed %q: %v", out, err)
+	}
+	ends := kafkatest.EndOffsets(t, cl, topic)
+	committed := kafkatest.Committed(t, cl, "lagged", topic)
+	if len(got) != len(ends) {
+		t.Fatalf("lag lists %d partitions, the topic has %d", len(got), len(ends))
+	}
+	total := int64(0)
+	for _, g := range got {
+		want := ends[g.Partition] - committed[g.Partition]
+		if g.Topic != topic || g.End != ends[g.Partition] || g.Committed != committed[g.Partition] || g.Lag != want {
+			t.Errorf("partition %d: lag says end %d committed %d lag %d; admin client: end %d committed %d lag %d",
+				g.Partition, g.End, g.Committed, g.Lag, ends[g.Partition], committed[g.Partition], want)
+		}
+		if g.Lag > 0 && g.LagSeconds <= 0 {
+			t.Errorf("partition %d lags %d messages but lag_seconds is %v", g.Partition, g.Lag, g.LagSeconds)
+		}
+		total += g.Lag
+	}
+	if total != int64(len(more.Messages)) {
+		t.Errorf("total lag %d, want the %d messages produced while paused", total, len(more.Messages))
+	}
+	// The table form names the same total.
+	tableCmd := exec.Command(bin, "lag", "--group", "lagged")
+	tableCmd.Env = environ
+	tout, err := tableCmd.Output()
+	if err != nil || !strings.Contains(string(tout), fmt.Sprint(total)) {
+		t.Errorf("lag table (%v):\n%s", err, tout)
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGCONT)
+	kafkatest.WaitCommitted(t, cl, "lagged", topic, time.Minute)
+	waitFor(t, "lag metrics back to 0", 30*time.Second, func() bool {
+		_, m := httpGet("http://" + httpAddr + "/metrics")
+		if !strings.Contains(m, "microconv_consumer_lag_seconds{") {
+			return false
+		}
+		for _, line := range strings.Split(m, "\n") {
+			if strings.HasPrefix(line, "microconv_consumer_lag_messages{") && !strings.HasSuffix(line, " 0") {
+				return false
+			}
+		}
+		return strings.Contains(m, "microconv_consumer_lag_messages{")
 	})
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
