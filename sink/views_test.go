@@ -119,6 +119,20 @@ func TestFunnelViews(t *testing.T) {
 	expect(t, "funnel_f_daily", rows(t, db, "SELECT toString(day), toString(step), toString(users), toString(round(from_start, 6)) FROM DB.funnel_f_daily"),
 		"2023-11-14 1 9 1\n2023-11-14 2 6 0.666667\n2023-11-14 3 2 0.222222\n2023-11-16 1 1 1\n2023-11-16 2 1 1\n2023-11-16 3 1 1")
 
+	// Same millisecond, events that can fill two steps each: the one that
+	// can only serve the earlier step goes first (h: 3 steps, not 2).
+	rs.Rules = append(rs.Rules, Rule{ID: "p", Type: "micro"}, Rule{ID: "q", Type: "micro"}, Rule{ID: "r", Type: "micro"})
+	rs.Funnels = append(rs.Funnels, Funnel{ID: "h", Window: time.Hour, Steps: []string{"p", "q", "r"}})
+	rs.Version = "v1b"
+	if _, err := c.PutRules(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	load(t, c, map[string]string{"p": "micro", "q": "micro", "r": "micro"}, []ev{
+		{"h1", "z", t0, []string{"p"}, ""}, {"h1", "a", t0 + 5, []string{"q", "r"}, ""}, {"h1", "b", t0 + 5, []string{"p", "q"}, ""},
+	})
+	expect(t, "funnel_h", rows(t, db, "SELECT toString(users) FROM DB.funnel_h"), "1\n1\n1")
+	rs.Funnels = rs.Funnels[:2]
+
 	// Removing funnel g drops its views; funnel f's stay as they are.
 	rs.Version, rs.Funnels = "v2", rs.Funnels[:1]
 	if _, err := c.PutRules(ctx, rs); err != nil {

@@ -37,6 +37,7 @@ Usage:
   microconv run                 consume Kafka, tag conversions, write to ClickHouse
   microconv migrate             create/update tables and views (idempotent)
   microconv rules check PATH    validate a rule file or directory
+  microconv gen [flags]         seeded synthetic clickstream + ground truth ("microconv gen -h")
   microconv lag [--group G] [--json]
                                 per-partition lag of a consumer group
   microconv version             print the version
@@ -62,6 +63,8 @@ func mainWith(args, environ []string, stdout, stderr io.Writer) int {
 		return cmdMigrate(args[1:], environ, stdout, stderr)
 	case "rules":
 		return cmdRules(args[1:], stdout, stderr)
+	case "gen":
+		return cmdGen(args[1:], environ, stdout, stderr)
 	case "lag":
 		return cmdLag(args[1:], environ, stdout, stderr)
 	case "version", "--version", "-version":

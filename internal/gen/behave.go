@@ -186,7 +186,10 @@ func (g *generator) saas(p *person) {
 	if r.IntN(10) < 3 {
 		p.id = true // a known user: invited, or logged in before
 	}
-	identifyAfter := r.IntN(3) // 0: after sign-up, 1: after the trial starts, 2: never
+	// When an anonymous visitor is identified: at sign-up (the Signed Up
+	// event carries the userId, the pricing pages before it do not), just
+	// after it, or never (this stream only knows the anonymousId).
+	identify := r.IntN(20)
 	p.page("Home", "/")
 	for i, n := 0, r.IntN(4); i < n; i++ {
 		p.step().page("Pricing", pricingPaths[r.IntN(len(pricingPaths))])
@@ -201,8 +204,13 @@ func (g *generator) saas(p *person) {
 		return
 	}
 	first := len(p.evs)
-	p.step().track("Signed Up", map[string]any{"method": []string{"email", "google", "github"}[r.IntN(3)], "plan": "free"})
-	if !p.id && identifyAfter == 0 {
+	p.step()
+	if !p.id && identify < 8 {
+		p.identify()
+		p.wait(time.Duration(r.IntN(1500)) * ms)
+	}
+	p.track("Signed Up", map[string]any{"method": []string{"email", "google", "github"}[r.IntN(3)], "plan": "free"})
+	if !p.id && identify >= 8 && identify < 11 {
 		p.wait(time.Duration(r.IntN(1500)) * ms).identify()
 	}
 	if r.IntN(100) < 70 {
@@ -212,16 +220,14 @@ func (g *generator) saas(p *person) {
 		} else {
 			p.step()
 		}
+		trial := p.t
 		p.track("Trial Started", map[string]any{"plan": "pro", "trial_days": 14})
-		if !p.id && identifyAfter == 1 {
-			p.wait(time.Duration(r.IntN(1500)) * ms).identify()
-		}
 		for i, n := 0, r.IntN(5); i < n; i++ {
-			p.wait(time.Duration(10+r.IntN(36*60)) * mins)
+			p.at(trial + time.Duration(10+r.IntN(7*24*60))*mins)
 			p.track("Feature Used", map[string]any{"feature": features[r.IntN(len(features))]})
 		}
-		if r.IntN(100) < 45 {
-			p.wait(time.Duration(1+r.IntN(8))*day + time.Duration(r.IntN(86_400_000))*ms)
+		if r.IntN(100) < 55 {
+			p.at(trial + time.Duration(1+r.IntN(8))*day + time.Duration(r.IntN(86_400_000))*ms)
 			p.newSession()
 			p.track("Subscription Started", map[string]any{"plan": []string{"pro", "team"}[r.IntN(2)], "mrr": []int{29, 99}[r.IntN(2)]})
 		}
@@ -242,15 +248,15 @@ func (g *generator) content(p *person) {
 		for a, n := 0, 1+r.IntN(3); a < n; a++ {
 			slug := blogSlugs[r.IntN(len(blogSlugs))]
 			p.step().page("Article", "/blog/"+slug)
-			p.wait(time.Duration(r.IntN(3000)) * ms).track("Article Viewed", map[string]any{"article_id": slug})
+			p.wait(time.Duration(r.IntN(3000))*ms).track("Article Viewed", map[string]any{"article_id": slug})
 			if r.IntN(10) < 7 {
 				pct := []int{10, 25, 50, 75, 89, 90, 95, 100, 100}[r.IntN(9)]
-				p.wait(time.Duration(20+r.IntN(600)) * sec).track("Article Read", map[string]any{"article_id": slug, "percent": pct})
+				p.wait(time.Duration(20+r.IntN(600))*sec).track("Article Read", map[string]any{"article_id": slug, "percent": pct})
 			}
 			if r.IntN(5) == 0 {
 				stop := 1 + r.IntN(4)
 				for q := 1; q <= stop; q++ {
-					p.wait(time.Duration(15+r.IntN(120)) * sec).track("Video Playback Progress", map[string]any{"video_id": "v-" + slug, "percent": 25 * q})
+					p.wait(time.Duration(15+r.IntN(120))*sec).track("Video Playback Progress", map[string]any{"video_id": "v-" + slug, "percent": 25 * q})
 				}
 			}
 		}

@@ -146,7 +146,7 @@ func (a *analysis) funnelUsers(f *rules.Funnel, convIdx map[*rules.Conversion]in
 			mask |= stepMask[c]
 		}
 		if mask != 0 {
-			perUser[e.user] = append(perUser[e.user], fev{ts: e.ms, mask: mask, pop: popcount(mask), ev: e})
+			perUser[e.user] = append(perUser[e.user], fev{ts: e.ms, mask: mask, hi: highestStep(mask), ev: e})
 		}
 	}
 	out := map[int]userFunnel{}

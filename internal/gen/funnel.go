@@ -16,7 +16,7 @@ const maxSteps = 64
 type fev struct {
 	ts   int64
 	mask uint64 // steps (bit j: step j+1) whose conversion the event matched
-	pop  int    // number of steps in mask
+	hi   int    // the highest step in mask (bits.Len64(mask))
 	ev   *tevent
 }
 
@@ -28,13 +28,15 @@ type userFunnel struct {
 }
 
 // sortFunnelEvents orders a user's funnel events by time, then by the
-// number of steps each can fill, then by event id (bytewise).
+// highest step each can fill, then by event id (bytewise): the order in
+// which the SQL views try them, which decides the best attempt's start
+// among step-1 events of the same millisecond.
 func sortFunnelEvents(evs []fev) {
 	slices.SortFunc(evs, func(a, b fev) int {
 		if c := cmp.Compare(a.ts, b.ts); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.pop, b.pop); c != 0 {
+		if c := cmp.Compare(a.hi, b.hi); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ev.id, b.ev.id)
@@ -125,11 +127,11 @@ func (c *chains) extend(j int, last, limit int64, reach []int64) int {
 		if best == c.steps && reach == nil {
 			return best
 		}
-		if e.pop == 1 {
+		if e.mask == bit {
 			break
 		}
 	}
 	return best
 }
 
-func popcount(m uint64) int { return bits.OnesCount64(m) }
+func highestStep(m uint64) int { return bits.Len64(m) }

@@ -21,8 +21,9 @@ const (
 	// DefaultUsers is small enough for a test and large enough that every
 	// funnel has users at every step.
 	DefaultUsers = 1000
-	// DefaultDays spreads the stream over a week, so daily views have rows.
-	DefaultDays = 7
+	// DefaultDays: two weeks, so that daily views have many rows and the
+	// saas funnel (7 days) has room to complete.
+	DefaultDays = 14
 	// DefaultDups: 3% of events re-sent upstream, as at-least-once
 	// collectors do.
 	DefaultDups = 0.03
@@ -44,8 +45,8 @@ type Options struct {
 	// scripted edge cases (see scenarios); the rest behave at random. A
 	// person identified mid-way has two user keys.
 	Users int
-	// Days over which the people start (default 7); every event falls in
-	// [Start, Start + Days).
+	// Days the stream covers (default 14): every event falls in [Start,
+	// Start + Days), but for a scripted person whose events span more.
 	Days int
 	// Dups is the share of events re-sent later with the same messageId and
 	// content (default 0.03).
@@ -203,10 +204,9 @@ func (e *Event) JSON() []byte {
 
 // generator holds the state of one Generate call.
 type generator struct {
-	o      Options
-	r      *rand.Rand
-	people []*person
-	evs    []*Event
+	o   Options
+	r   *rand.Rand
+	evs []*Event // placed events of every person, in generation order
 }
 
 // Generate builds a stream; the same options give the same stream.
@@ -215,7 +215,7 @@ func Generate(o Options) *Stream {
 	g := &generator{o: o, r: rand.New(rand.NewPCG(o.Seed, 0x6d6963726f636f6e))} // "microcon"
 	for i := 0; i < o.Users; i++ {
 		p := g.newPerson(i)
-		if i < len(scenarios) {
+		if p.scripted {
 			scenarios[i].play(p)
 		} else {
 			g.randomPerson(p)
@@ -225,29 +225,33 @@ func Generate(o Options) *Stream {
 	return g.stream()
 }
 
-// place moves a person's events to absolute times: the person's base is a
-// whole second chosen so that every event falls in [Start, Start + Days).
+// place moves a person's events to absolute times. A scripted person's
+// base is a whole second chosen so that all their events fall in [Start,
+// Start + Days) when they fit; a random person starts at a whole second
+// anywhere in it, and what they would do after its end is cut off, as in
+// any export of a time range.
 func (g *generator) place(p *person) {
 	if len(p.evs) == 0 {
 		return
 	}
-	var lo, hi time.Duration
-	for i, e := range p.evs {
-		if i == 0 || e.off < lo {
-			lo = e.off
-		}
-		if i == 0 || e.off > hi {
-			hi = e.off
-		}
+	lo, hi := p.evs[0].off, p.evs[0].off
+	for _, e := range p.evs {
+		lo, hi = min(lo, e.off), max(hi, e.off)
 	}
-	span := hi - lo
 	total := time.Duration(g.o.Days) * 24 * time.Hour
+	room := total - time.Second
+	if p.scripted {
+		room -= hi - lo
+	}
 	var base time.Duration
-	if room := (total - span - time.Second) / time.Second; room > 0 {
-		base = time.Duration(g.r.Int64N(int64(room))) * time.Second
+	if room > 0 {
+		base = time.Duration(g.r.Int64N(int64(room/time.Second))) * time.Second
 	}
 	base -= lo
 	for _, e := range p.evs {
+		if !p.scripted && base+e.off >= total {
+			continue
+		}
 		e.TS = g.o.Start.Add(base + e.off)
 		if e.TSText == "" {
 			e.TSText = g.tsText(e.TS)
@@ -262,6 +266,9 @@ var zones = []*time.Location{time.FixedZone("", 2*3600), time.FixedZone("", -5*3
 // sometimes with a zone offset or trimmed trailing zeros. Every form keeps
 // the exact instant.
 func (g *generator) tsText(t time.Time) string {
+	if t.Nanosecond()%1e6 != 0 {
+		return t.UTC().Format(time.RFC3339Nano) // keep the sub-millisecond digits the decoder truncates
+	}
 	switch n := g.r.IntN(20); {
 	case n == 0:
 		return t.In(zones[g.r.IntN(len(zones))]).Format("2006-01-02T15:04:05.000Z07:00")
@@ -346,7 +353,9 @@ type person struct {
 	t    time.Duration
 	ctx  sessionCtx
 	home string // the person's usual country
-	evs  []*Event
+	// scripted persons play a scenario: their contexts are only what it sets.
+	scripted bool
+	evs      []*Event
 }
 
 type sessionCtx struct {
@@ -358,6 +367,7 @@ type sessionCtx struct {
 func (g *generator) newPerson(n int) *person {
 	p := &person{g: g, n: n, anon: fmt.Sprintf("anon-%06d", n), user: fmt.Sprintf("user-%06d", n)}
 	if n < len(scenarios) {
+		p.scripted = true
 		p.anon = "edge-" + scenarios[n].name
 		p.user = "edge-" + scenarios[n].name + "-user"
 	}
@@ -400,6 +410,11 @@ func (p *person) wait(d time.Duration) *person { p.t += d; return p }
 func (p *person) event(typ, name string, props map[string]any, path string) *Event {
 	e := &Event{Type: typ, Name: name, AnonymousID: p.anon, Props: props, person: p.n, off: p.t,
 		Campaign: p.ctx.campaign, Device: p.ctx.device, Country: p.ctx.country}
+	if !p.scripted && p.g.r.IntN(20) == 0 {
+		// An event that came in through another campaign within the visit
+		// (an ad clicked again): first touch is not last touch.
+		e.Campaign = campaigns[p.g.r.IntN(len(campaigns))]
+	}
 	if p.id {
 		e.UserID, e.UserIDNum = p.user, p.num
 	}

@@ -83,21 +83,21 @@ var scenarios = []scenario{
 		p.at(0).viewProduct()
 		p.at(mins).addProduct(false)
 		p.at(2 * mins).startCheckout(true)
-		p.at(3 * mins).completeOrder(12000, false)
+		p.at(3*mins).completeOrder(12000, false)
 	}},
 	{"express_then_payment", func(p *person) { // level 5
 		p.at(0).viewProduct()
 		p.at(mins).addProduct(false)
 		p.at(2 * mins).startCheckout(true)
 		p.at(2*mins + 30*sec).enterPayment()
-		p.at(3 * mins).completeOrder(3000, false)
+		p.at(3*mins).completeOrder(3000, false)
 	}},
 	{"express_same_ms", func(p *person) { // level 5: the plain checkout fills step 3, the express one step 4
 		p.at(0).viewProduct()
 		p.at(mins).addProduct(false)
 		p.at(2 * mins).startCheckout(true)
 		p.at(2 * mins).startCheckout(false)
-		p.at(3 * mins).completeOrder(3000, false)
+		p.at(3*mins).completeOrder(3000, false)
 	}},
 	{"identified_midway", func(p *person) { // anonymous key: level 2; user key: no step 1
 		p.at(0).page("Home", "/")
@@ -106,7 +106,7 @@ var scenarios = []scenario{
 		p.at(3 * mins).identify()
 		p.at(4 * mins).startCheckout(false)
 		p.at(5 * mins).enterPayment()
-		p.at(6 * mins).completeOrder(8000, false)
+		p.at(6*mins).completeOrder(8000, false)
 	}},
 	{"numeric_user", func(p *person) { // userId 4711 sent as a number: user key "4711", level 2
 		p.id, p.num, p.user = true, true, "4711"
@@ -118,7 +118,7 @@ var scenarios = []scenario{
 		p.at(mins).addProduct(true)
 		p.at(2 * mins).startCheckout(false)
 		p.at(3 * mins).enterPayment()
-		p.at(4 * mins).completeOrder(14990, true)
+		p.at(4*mins).completeOrder(14990, true)
 	}},
 	{"resent", func(p *person) { // level 2; the view is sent twice with one messageId
 		p.at(0).viewProduct().dupe = true
@@ -129,7 +129,7 @@ var scenarios = []scenario{
 		p.at(mins).addProduct(false)
 		p.at(2 * mins).startCheckout(false)
 		p.at(3 * mins).enterPayment().noID = true
-		p.at(4 * mins).completeOrder(2500, false)
+		p.at(4*mins).completeOrder(2500, false)
 	}},
 	{"type_variants", func(p *person) { // level 2: no type and "TRACK" are track calls
 		p.at(0).viewProduct().Type = ""
@@ -139,35 +139,35 @@ var scenarios = []scenario{
 	// --- pages_twice (window 1d): one event never fills two steps ---
 	{"pricing_once", func(p *person) { // pages_twice level 1; saas level 1
 		p.at(0).page("Pricing", "/pricing")
-		p.at(10 * mins).track("Signed Up", map[string]any{"method": "email", "plan": "free"})
+		p.at(10*mins).track("Signed Up", map[string]any{"method": "email", "plan": "free"})
 	}},
 	{"pricing_twice_same_ms", func(p *person) { // pages_twice level 3
 		p.at(0).page("Pricing", "/pricing")
 		p.at(0).page("Enterprise", "/pricing/enterprise")
-		p.at(5 * mins).track("Signed Up", map[string]any{"method": "google", "plan": "free"})
+		p.at(5*mins).track("Signed Up", map[string]any{"method": "google", "plan": "free"})
 	}},
 	{"pricing_window", func(p *person) { // pages_twice level 2: signed up 1d + 1ms after the first view
 		p.at(0).page("Pricing", "/pricing")
-		p.at(2 * hour).page("Pricing", "/pricing/faq")
-		p.at(3 * hour).page("Prices", "/prices")
-		p.at(day + ms).track("Signed Up", map[string]any{"method": "email", "plan": "free"})
+		p.at(2*hour).page("Pricing", "/pricing/faq")
+		p.at(3*hour).page("Prices", "/prices")
+		p.at(day+ms).track("Signed Up", map[string]any{"method": "email", "plan": "free"})
 	}},
 
 	// --- saas (window 7d) ---
 	{"saas_exact", func(p *person) { // level 3: exactly 7d
 		p.at(0).track("Signed Up", map[string]any{"method": "email", "plan": "free"})
 		p.at(hour).track("Trial Started", map[string]any{"plan": "pro"})
-		p.at(7 * day).track("Subscription Started", map[string]any{"plan": "pro", "mrr": 29})
+		p.at(7*day).track("Subscription Started", map[string]any{"plan": "pro", "mrr": 29})
 	}},
 	{"saas_over", func(p *person) { // level 2: 7d + 1ms
 		p.at(0).track("Signed Up", map[string]any{"method": "email", "plan": "free"})
 		p.at(day).track("Trial Started", map[string]any{"plan": "pro"})
-		p.at(7*day + ms).track("Subscription Started", map[string]any{"plan": "team", "mrr": 99})
+		p.at(7*day+ms).track("Subscription Started", map[string]any{"plan": "team", "mrr": 99})
 	}},
 	{"trial_before_signup", func(p *person) { // level 1
 		p.at(0).track("Trial Started", map[string]any{"plan": "pro"})
 		p.at(mins).track("Signed Up", map[string]any{"method": "github", "plan": "free"})
-		p.at(2 * day).track("Subscription Started", map[string]any{"plan": "pro", "mrr": 29})
+		p.at(2*day).track("Subscription Started", map[string]any{"plan": "pro", "mrr": 29})
 	}},
 
 	// --- content (window 1h) ---
@@ -177,18 +177,18 @@ var scenarios = []scenario{
 	}},
 	{"content_over", func(p *person) { // level 1: 1h + 1ms; 80% is no article_read
 		p.at(0).track("Article Read", map[string]any{"article_id": "funnels-101", "percent": 100})
-		p.at(30 * mins).track("Article Read", map[string]any{"article_id": "kafka-basics", "percent": 80})
-		p.at(hour + ms).track("Form Submitted", map[string]any{"form_id": "newsletter"})
+		p.at(30*mins).track("Article Read", map[string]any{"article_id": "kafka-basics", "percent": 80})
+		p.at(hour+ms).track("Form Submitted", map[string]any{"form_id": "newsletter"})
 	}},
 	{"content_retry", func(p *person) { // level 2 from the second read
 		p.ctx.campaign = google
 		p.at(0).track("Article Read", map[string]any{"article_id": "segment-spec", "percent": 92})
 		p.ctx.campaign = mail
-		p.at(2*hour + 30*mins).track("Article Read", map[string]any{"article_id": "utm-done-right", "percent": 99})
-		p.at(3 * hour).track("Form Submitted", map[string]any{"form_id": "newsletter"})
+		p.at(2*hour+30*mins).track("Article Read", map[string]any{"article_id": "utm-done-right", "percent": 99})
+		p.at(3*hour).track("Form Submitted", map[string]any{"form_id": "newsletter"})
 	}},
 	{"newsletter_first", func(p *person) { // level 1: signed up before reading; 90% is an article_read
 		p.at(0).track("Form Submitted", map[string]any{"form_id": "newsletter"})
-		p.at(5 * mins).track("Article Read", map[string]any{"article_id": "funnels-101", "percent": 90})
+		p.at(5*mins).track("Article Read", map[string]any{"article_id": "funnels-101", "percent": 90})
 	}},
 }

@@ -1,7 +1,10 @@
 -- Funnel {{.ID}}: one row per user who reached step 1, at their best attempt.
 -- A user's funnel events are their distinct events (event_id) of the step
 -- conversions, each with its time (ms) and a mask of the steps it can fill,
--- sorted by (time, number of steps it can fill, event_id). The lambdas read
+-- sorted by (time, highest step it can fill, event_id): among events of the
+-- same millisecond, one that can only serve earlier steps is used first,
+-- which fills the most steps when the steps an event can fill are
+-- contiguous (as with interval scheduling). The lambdas read
 -- only the numeric arrays T (times) and M (masks): captured arrays are copied
 -- per element on old servers, so strings stay out of them. From every step-1
 -- event, each next step takes the first unused event of that step whose time
@@ -51,7 +54,7 @@ FROM
         SELECT
             user_key,
             arraySort(e -> (tupleElement(e, 1), tupleElement(e, 3), tupleElement(e, 4)),
-                groupArray((t, m, pc, eid, us, um, uc, dv, cy))) AS evs
+                groupArray((t, m, hs, eid, us, um, uc, dv, cy))) AS evs
         FROM
         (
             SELECT
@@ -59,7 +62,7 @@ FROM
                 event_id AS eid,
                 min(ts_ms) AS t,
                 groupBitOr(multiIf({{range .Convs}}conversion = '{{.Name}}', toUInt64({{.Mask}}), {{end}}toUInt64(0))) AS m,
-                {{range $i, $s := .Steps}}{{if $i}} + {{end}}toUInt8(bitAnd(m, {{$s.Bit}}) != 0){{end}} AS pc,
+                {{range .Steps}}toUInt8(m >= {{.Bit}}) + {{end}}0 AS hs,
                 toString(any(utm_source)) AS us,
                 toString(any(utm_medium)) AS um,
                 toString(any(utm_campaign)) AS uc,

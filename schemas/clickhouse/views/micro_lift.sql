@@ -21,8 +21,8 @@ FROM
         micro, macro, pos_micro, pos_macro,
         a AS users_with,
         d AS converted_with,
-        pop - a AS users_without,
-        b - c AS converted_without
+        toUInt64(pop - a) AS users_without,
+        toUInt64(b - c) AS converted_without
     FROM
     (
         SELECT micro, macro, pos_micro, pos_macro, pop, a, b
