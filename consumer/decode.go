@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
 
@@ -34,16 +35,16 @@ const (
 var Reasons = []string{ReasonEmpty, ReasonTooLarge, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonNotObject,
 	ReasonBadField, ReasonMissingEvent, ReasonMissingUserKey, ReasonMissingTS, ReasonBadTS, ReasonTSOutOfRange}
 
-// rejection says why a message cannot become an event.
-type rejection struct {
-	reason string
-	detail string
+// Rejection says why a message cannot become an event.
+type Rejection struct {
+	Reason string // one of the Reason* codes
+	Detail string // what exactly was wrong, quoting the input
 }
 
-func (r *rejection) Error() string { return r.reason + ": " + r.detail }
+func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }
 
-func reject(reason, format string, args ...any) *rejection {
-	return &rejection{reason: reason, detail: fmt.Sprintf(format, args...)}
+func reject(reason, format string, args ...any) *Rejection {
+	return &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Timestamps outside [1970-01-01, 2106-01-01) cannot be stored in a
@@ -71,7 +72,7 @@ type segmentDecoder struct {
 
 // decode fills ev from raw and returns the parsed document for rule matching,
 // or why the message is rejected.
-func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjson.Value, *rejection) {
+func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjson.Value, *Rejection) {
 	if len(raw) == 0 {
 		return nil, reject(ReasonEmpty, "empty message")
 	}
@@ -213,7 +214,7 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 // optString reads an optional top-level identifier field: a string, or a
 // number taken as its JSON text; null and absent give "". Anything else is a
 // bad field.
-func optString(doc *fastjson.Value, key string) (string, *rejection) {
+func optString(doc *fastjson.Value, key string) (string, *Rejection) {
 	v := doc.Get(key)
 	if v == nil {
 		return "", nil
@@ -306,4 +307,25 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// Decoder turns raw messages into events exactly as the consumer does (for
+// tools such as `rules test`). It is not safe for concurrent use.
+type Decoder struct {
+	d segmentDecoder
+}
+
+// NewDecoder returns a Segment decoder; messages larger than maxBytes are
+// rejected (0: no limit).
+func NewDecoder(maxBytes int) *Decoder { return &Decoder{d: segmentDecoder{maxBytes: maxBytes}} }
+
+// Decode fills ev from raw, as read from topic/partition/offset, and returns
+// what the rules see of it (its Doc is valid until the next call), or the
+// *Rejection that says why the message would be rejected.
+func (d *Decoder) Decode(raw []byte, topic string, partition int32, offset int64, ev *sink.Event) (rules.Event, error) {
+	doc, rj := d.d.decode(raw, source{topic: topic, partition: partition, offset: offset}, ev)
+	if rj != nil {
+		return rules.Event{}, rj
+	}
+	return rules.Event{Type: ev.Type, Name: ev.Event, Doc: doc}, nil
 }

@@ -97,11 +97,11 @@ func TestDecodeRejects(t *testing.T) {
 		if rj == nil {
 			t.Fatalf("decode(%q) accepted, want rejection %s", raw, reason)
 		}
-		if rj.reason != reason {
-			t.Fatalf("decode(%q) reason %s (%s), want %s", raw, rj.reason, rj.detail, reason)
+		if rj.Reason != reason {
+			t.Fatalf("decode(%q) reason %s (%s), want %s", raw, rj.Reason, rj.Detail, reason)
 		}
-		if !strings.Contains(rj.detail, detail) {
-			t.Fatalf("decode(%q) detail %q, want it to contain %q", raw, rj.detail, detail)
+		if !strings.Contains(rj.Detail, detail) {
+			t.Fatalf("decode(%q) detail %q, want it to contain %q", raw, rj.Detail, detail)
 		}
 	}
 	ok := `"userId":"u","timestamp":"2024-01-02T03:04:05Z"`
@@ -144,7 +144,7 @@ func FuzzDecode(f *testing.F) {
 		var ev sink.Event
 		doc, rj := d.decode(raw, testSrc, &ev)
 		if rj != nil {
-			if doc != nil || rj.reason == "" || rj.detail == "" {
+			if doc != nil || rj.Reason == "" || rj.Detail == "" {
 				t.Fatalf("rejection without reason or with a document: %+v", rj)
 			}
 			return

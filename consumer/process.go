@@ -37,20 +37,20 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	doc, rj := w.dec.decode(msg.Value, src, &w.ev)
 	if rj != nil {
 		raw := msg.Value
-		if rj.reason == ReasonTooLarge && len(raw) > maxStoredRaw {
+		if rj.Reason == ReasonTooLarge && len(raw) > maxStoredRaw {
 			raw = raw[:maxStoredRaw]
 		}
 		w.hasRej = true
 		w.rej = sink.Rejected{
 			Raw:            raw,
-			Reason:         rj.reason,
-			Error:          rj.detail,
+			Reason:         rj.Reason,
+			Error:          rj.Detail,
 			Topic:          msg.Topic,
 			Partition:      int32(msg.Partition),
 			Offset:         msg.Offset,
 			ReceivedMillis: now,
 		}
-		w.metrics.Rejected.WithLabelValues(rj.reason).Inc()
+		w.metrics.Rejected.WithLabelValues(rj.Reason).Inc()
 		w.dlqMsg = dlqMessage(msg, rj)
 		return
 	}
@@ -83,12 +83,12 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 
 // dlqMessage is what the DLQ topic receives for a rejected message: the
 // original key and value, with where it came from and why in headers.
-func dlqMessage(msg *kafka.Message, rj *rejection) *kafka.Message {
+func dlqMessage(msg *kafka.Message, rj *Rejection) *kafka.Message {
 	headers := make([]kafka.Header, 0, len(msg.Headers)+5)
 	headers = append(headers, msg.Headers...)
 	headers = append(headers,
-		kafka.Header{Key: "microconv-reason", Value: []byte(rj.reason)},
-		kafka.Header{Key: "microconv-error", Value: []byte(rj.detail)},
+		kafka.Header{Key: "microconv-reason", Value: []byte(rj.Reason)},
+		kafka.Header{Key: "microconv-error", Value: []byte(rj.Detail)},
 		kafka.Header{Key: "microconv-topic", Value: []byte(msg.Topic)},
 		kafka.Header{Key: "microconv-partition", Value: []byte(itoa(int32(msg.Partition)))},
 		kafka.Header{Key: "microconv-offset", Value: []byte(itoa64(msg.Offset))},
