@@ -2,13 +2,19 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test vet fuzz bench-views clean
+.PHONY: all build demo test vet fuzz bench-views clean
 
 all: build
 
 ## build: the binary at bin/microconv
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/microconv ./cmd/microconv
+
+## demo: embedded Kafka + generated clickstream + consumer + a private
+## ClickHouse (installed with apt-get if missing), then a report. DEMO_ARGS
+## passes flags (e.g. DEMO_ARGS="--users 20000").
+demo:
+	.ci/demo
 
 ## test: vet + every test (integration tests against a private ClickHouse and
 ## an in-process Kafka) + a short fuzz run. Installs missing tools as root.

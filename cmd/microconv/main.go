@@ -38,6 +38,7 @@ Usage:
   microconv migrate             create/update tables and views (idempotent)
   microconv rules check PATH    validate a rule file or directory
   microconv gen [flags]         seeded synthetic clickstream + ground truth ("microconv gen -h")
+  microconv demo                embedded Kafka + gen + consumer + ClickHouse, then a report
   microconv lag [--group G] [--json]
                                 per-partition lag of a consumer group
   microconv version             print the version
@@ -67,6 +68,8 @@ func mainWith(args, environ []string, stdout, stderr io.Writer) int {
 		return cmdGen(args[1:], environ, stdout, stderr)
 	case "lag":
 		return cmdLag(args[1:], environ, stdout, stderr)
+	case "demo":
+		return cmdDemo(args[1:], environ, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "microconv", buildVersion())
 		return 0

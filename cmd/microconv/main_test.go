@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/microconv/microconv/internal/chtest"
 	"github.com/microconv/microconv/internal/segtest"
 )
 
@@ -65,5 +66,22 @@ func TestUnknownCommand(t *testing.T) {
 	}
 	if code, out, _ := runMain("version"); code != 0 || !strings.HasPrefix(out, "microconv ") {
 		t.Fatalf("version = %d, %q", code, out)
+	}
+}
+
+// The demo end to end (embedded Kafka, generator, consumer, the test
+// ClickHouse): it exits 0 only when every reported figure equals the truth.
+func TestDemo(t *testing.T) {
+	addr := chtest.Addr(t)
+	db := chtest.Database(t) // dropped and re-created by the demo
+	var stdout, stderr bytes.Buffer
+	code := mainWith([]string{"demo", "--users", "400", "--database", db}, []string{"MICROCONV_CLICKHOUSE_ADDR=" + addr}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"Funnel checkout (window 24h)", "Funnel saas (window 7d)", "Conversions (conversion_summary", "Top micro-conversions by lift", "Rejected: 40 messages", "figures above equal the ground truth", "%"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout.String())
+		}
 	}
 }
