@@ -29,7 +29,7 @@ vet:
 bench-views:
 	.ci/with-clickhouse $(GO) test ./sink/ -run '^$$' -bench BenchmarkViews -benchtime 3x -timeout 30m
 
-## fuzz: longer fuzzing (FUZZTIME=1m make fuzz)
+## fuzz: longer fuzzing (FUZZTIME=5m make fuzz; default 1m per target)
 fuzz:
 	FUZZTIME=$${FUZZTIME:-1m} .ci/test
 
