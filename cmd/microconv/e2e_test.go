@@ -368,14 +368,10 @@ func TestSIGHUPReload(t *testing.T) {
 		return chtest.QueryStrings(t, conn, "SELECT version FROM "+db+".conversion_rules ORDER BY seq DESC LIMIT 1")[0][0]
 	}
 	v1 := inForce()
-	metric := func(name string) bool {
-		_, m := httpGet("http://" + httpAddr + "/metrics")
-		return strings.Contains(m, name)
-	}
 
 	write(segtest.Rules + "  - id: Bad-Id\n    match: {event: X}\n")
 	_ = cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "reload error metric", 10*time.Second, func() bool { return metric(`microconv_rules_reloads_total{result="error"} 1`) })
+	waitFor(t, "reload error metric", 10*time.Second, func() bool { return metricValue(t, httpAddr, `microconv_rules_reloads_total{result="error"}`) >= 1 })
 	if v := inForce(); v != v1 {
 		t.Fatalf("a broken file changed the rules in force: %s → %s", v1, v)
 	}
@@ -386,7 +382,7 @@ func TestSIGHUPReload(t *testing.T) {
 	extended := strings.Replace(segtest.Rules, "funnels:", "  - id: signed_up\n    match: {event: Signed Up}\nfunnels:", 1)
 	write(extended)
 	_ = cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "reload success metric", 10*time.Second, func() bool { return metric(`microconv_rules_reloads_total{result="success"} 1`) })
+	waitFor(t, "reload success metric", 10*time.Second, func() bool { return metricValue(t, httpAddr, `microconv_rules_reloads_total{result="success"}`) >= 1 })
 	v2 := inForce()
 	if v2 == v1 {
 		t.Fatal("a valid change did not change the rules in force")
@@ -518,4 +514,19 @@ func TestLagWhilePaused(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run: %v\n%s", err, logs.String())
 	}
+}
+
+// metricValue reads one sample from /metrics (-1 when absent).
+func metricValue(t *testing.T, httpAddr, series string) float64 {
+	t.Helper()
+	_, m := httpGet("http://" + httpAddr + "/metrics")
+	for _, line := range strings.Split(m, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }

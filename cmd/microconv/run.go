@@ -88,6 +88,8 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
+	go a.watchRules(ctx)
+
 	var httpSrv *http.Server
 	if cfg.HTTPAddr != "" {
 		// A taken port must not stop the consumer (several instances on one
