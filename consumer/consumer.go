@@ -120,6 +120,11 @@ type Consumer struct {
 	pipe    *pipeline
 
 	joined atomic.Bool // a generation is active
+
+	// Rejections are logged as a throttled sample: a flood of bad messages
+	// must not flood the log (they are all in rejected_events and counted).
+	rejLog      *throttle
+	rejSinceLog atomic.Int64
 }
 
 // New creates a consumer. metrics may be nil. Rules must be set with
@@ -142,6 +147,7 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 		out:     out,
 		metrics: metrics,
 		dialer:  dialer,
+		rejLog:  newThrottle(10 * time.Second),
 	}
 	c.pipe = newPipeline(cfg.BatchMaxRows)
 	if cfg.DLQTopic != "" {
@@ -368,6 +374,9 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		}
 		consumed.Inc()
 		w.process(&msg, c.rules.Load(), time.Now().UnixMilli())
+		if w.hasRej {
+			c.logRejection(&w.rej)
+		}
 		if w.dlqMsg != nil && c.dlq == nil {
 			w.dlqMsg = nil
 		}
@@ -426,3 +435,15 @@ func (t *throttle) allow() bool {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// logRejection logs one rejected message in ten seconds at most, with how
+// many were rejected since the last line.
+func (c *Consumer) logRejection(r *sink.Rejected) {
+	n := c.rejSinceLog.Add(1)
+	if !c.rejLog.allow() {
+		return
+	}
+	c.rejSinceLog.Add(-n)
+	c.log.Warn().Str("reason", r.Reason).Str("error", r.Error).Str("topic", r.Topic).Int32("partition", r.Partition).
+		Int64("offset", r.Offset).Int64("rejected_since_last_log", n).Msg("rejected a message (sampled: see rejected_events)")
+}
