@@ -51,6 +51,9 @@ func (l *LagClient) GroupTopics(ctx context.Context, group string) ([]string, er
 		return nil, fmt.Errorf("cannot fetch the offsets of group %q: %w", group, err)
 	}
 	if resp.Error != nil {
+		if errors.Is(resp.Error, kafka.GroupIdNotFound) {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("cannot fetch the offsets of group %q: %w", group, resp.Error)
 	}
 	var out []string
@@ -106,14 +109,14 @@ func (l *LagClient) Lag(ctx context.Context, group string, topics []string, with
 	if err != nil {
 		return nil, fmt.Errorf("cannot fetch the offsets of group %q: %w", group, err)
 	}
-	if committed.Error != nil {
+	if committed.Error != nil && !errors.Is(committed.Error, kafka.GroupIdNotFound) {
 		return nil, fmt.Errorf("cannot fetch the offsets of group %q: %w", group, committed.Error)
 	}
 	comm := map[string]map[int]int64{}
 	for t, ps := range committed.Topics {
 		comm[t] = map[int]int64{}
 		for _, p := range ps {
-			if p.Error != nil {
+			if p.Error != nil && !errors.Is(p.Error, kafka.GroupIdNotFound) {
 				return nil, fmt.Errorf("cannot fetch the offset of group %q on %s/%d: %w", group, t, p.Partition, p.Error)
 			}
 			comm[t][p.Partition] = p.CommittedOffset
