@@ -23,8 +23,8 @@ import (
 // RequireClient is set.
 type Set struct {
 	CAFile, ServerCert, ServerKey, ClientCert, ClientKey string
-	caPool                                              *x509.CertPool
-	server                                              tls.Certificate
+	caPool                                               *x509.CertPool
+	server                                               tls.Certificate
 }
 
 // New creates the set in t.TempDir().
