@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/microconv/microconv/internal/chtest"
@@ -22,6 +23,7 @@ import (
 const topic = "clickstream"
 
 type env struct {
+	cluster *kfake.Cluster
 	brokers []string
 	db      string
 	client  *sink.Client
@@ -33,9 +35,15 @@ type env struct {
 // fresh ClickHouse database with the schema and rules in force.
 func setup(t *testing.T, opts segtest.Options) *env {
 	t.Helper()
+	return setupWith(t, opts)
+}
+
+// setupWith is setup with extra kfake options.
+func setupWith(t *testing.T, opts segtest.Options, kopts ...kfake.Opt) *env {
+	t.Helper()
 	addr := chtest.Addr(t)
 	db := chtest.Database(t)
-	_, brokers := kafkatest.NewCluster(t, opts.Partitions, topic)
+	cluster, brokers := kafkatest.NewClusterWith(t, opts.Partitions, []string{topic}, kopts...)
 	cl := kafkatest.Client(t, brokers)
 	stream := segtest.Generate(opts)
 	recs := make([]kafkatest.Record, len(stream.Messages))
@@ -60,7 +68,7 @@ func setup(t *testing.T, opts segtest.Options) *env {
 	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
 		t.Fatal(err)
 	}
-	return &env{brokers: brokers, db: db, client: client, set: set, stream: stream}
+	return &env{cluster: cluster, brokers: brokers, db: db, client: client, set: set, stream: stream}
 }
 
 func (e *env) config(group string) Config {
