@@ -2,7 +2,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build demo test vet fuzz bench-views clean
+.PHONY: all build demo test vet fuzz bench-views deploy-check clean
 
 all: build
 
@@ -28,6 +28,11 @@ vet:
 ## a ClickHouse: MICROCONV_TEST_CLICKHOUSE_ADDR, or one is started)
 bench-views:
 	.ci/with-clickhouse $(GO) test ./sink/ -run '^$$' -bench BenchmarkViews -benchtime 3x -timeout 30m
+
+## deploy-check: validate docker-compose.yml, the Prometheus config, the alert
+## rules and their unit tests, and the Grafana dashboard (no Docker engine needed)
+deploy-check:
+	.ci/deploy-check
 
 ## fuzz: longer fuzzing (FUZZTIME=5m make fuzz; default 1m per target)
 fuzz:

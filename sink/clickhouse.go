@@ -96,6 +96,7 @@ func (c *Client) connect(ctx context.Context) error {
 		return fmt.Errorf("cannot read ClickHouse server version: %w", scrub(err, c.cfg.Password))
 	}
 	c.server = serverInfo{Major: int(v.Version.Major), Minor: int(v.Version.Minor), Patch: int(v.Version.Patch), Name: v.DisplayName}
+	c.metrics.Up.Set(1)
 	c.log.Info().Str("server_version", c.server.String()).Bool("modern", c.server.Modern()).Msg("connected to clickhouse")
 	return nil
 }
@@ -106,8 +107,10 @@ func (c *Client) Close() error { return c.conn.Close() }
 // Ping reports whether the server answers.
 func (c *Client) Ping(ctx context.Context) error {
 	if err := c.conn.Ping(ctx); err != nil {
+		c.metrics.Up.Set(0)
 		return scrub(err, c.cfg.Password)
 	}
+	c.metrics.Up.Set(1)
 	return nil
 }
 

@@ -43,15 +43,21 @@ func kafkaConfig(c config.Config) consumer.KafkaConfig {
 
 func consumerConfig(c config.Config) consumer.Config {
 	return consumer.Config{
-		Kafka:           kafkaConfig(c),
-		Topics:          c.KafkaTopics,
-		Group:           c.KafkaGroup,
-		StartLast:       c.KafkaStart == "last",
-		DLQTopic:        c.DLQTopic,
-		MaxMessageBytes: c.MaxMessageBytes,
-		BatchMaxRows:    c.BatchMaxRows,
-		BatchMaxWait:    c.BatchMaxWait,
-		ShutdownTimeout: c.ShutdownTimeout,
+		Kafka:            kafkaConfig(c),
+		Topics:           c.KafkaTopics,
+		Group:            c.KafkaGroup,
+		StartLast:        c.KafkaStart == "last",
+		DLQTopic:         c.DLQTopic,
+		MaxMessageBytes:  c.MaxMessageBytes,
+		BatchMaxRows:     c.BatchMaxRows,
+		BatchMaxWait:     c.BatchMaxWait,
+		ShutdownTimeout:  c.ShutdownTimeout,
+		SessionTimeout:   c.KafkaSessionTimeout,
+		RebalanceTimeout: c.KafkaRebalanceTimeout,
+		// Flush and commit of revoked partitions must end well within the
+		// rebalance timeout, or the group moves on without this member.
+		RebalanceFlushTimeout: c.KafkaRebalanceTimeout * 2 / 3,
+		HeartbeatInterval:     max(c.KafkaSessionTimeout/10, 100*time.Millisecond),
 	}
 }
 

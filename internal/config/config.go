@@ -34,6 +34,13 @@ type Config struct {
 	KafkaTLSCertFile   string   `env:"KAFKA_TLS_CERT_FILE"`
 	KafkaTLSKeyFile    string   `env:"KAFKA_TLS_KEY_FILE"`
 	KafkaTLSInsecure   bool     `env:"KAFKA_TLS_INSECURE_SKIP_VERIFY" envDefault:"false"`
+	// KafkaSessionTimeout: a member that stops heartbeating (killed) loses
+	// its partitions after this long. 10s, not Kafka's 45s: a restarted
+	// instance gets back to work sooner after a crash.
+	KafkaSessionTimeout time.Duration `env:"KAFKA_SESSION_TIMEOUT" envDefault:"10s"`
+	// KafkaRebalanceTimeout: how long a rebalance waits for every member to
+	// rejoin (and so for a dead one); members flush and commit within it.
+	KafkaRebalanceTimeout time.Duration `env:"KAFKA_REBALANCE_TIMEOUT" envDefault:"15s"`
 	// MaxMessageBytes: larger messages are rejected (reason too_large).
 	MaxMessageBytes int `env:"MAX_MESSAGE_BYTES" envDefault:"1048576"`
 
@@ -124,6 +131,12 @@ func (c *Config) Validate() error {
 	}
 	if (c.KafkaTLSCertFile == "") != (c.KafkaTLSKeyFile == "") {
 		return bad("KafkaTLSCertFile", "client certificate and key (%sKAFKA_TLS_KEY_FILE) go together", Prefix)
+	}
+	if c.KafkaSessionTimeout < time.Second || c.KafkaSessionTimeout > 30*time.Minute {
+		return bad("KafkaSessionTimeout", "%s is out of range [1s, 30m]", c.KafkaSessionTimeout)
+	}
+	if c.KafkaRebalanceTimeout < time.Second || c.KafkaRebalanceTimeout > 30*time.Minute {
+		return bad("KafkaRebalanceTimeout", "%s is out of range [1s, 30m]", c.KafkaRebalanceTimeout)
 	}
 	if c.MaxMessageBytes < 1024 || c.MaxMessageBytes > 64<<20 {
 		return bad("MaxMessageBytes", "%d is out of range [1024, 67108864]", c.MaxMessageBytes)

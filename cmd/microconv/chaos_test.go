@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/internal/gen/gentest"
+	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/rules"
+)
+
+// privateClickHouse starts a ClickHouse of this test's own (it is killed
+// and restarted, so it cannot be the shared one) with .ci/clickhouse.
+type privateClickHouse struct {
+	t    *testing.T
+	dir  string
+	addr string
+}
+
+func startPrivateClickHouse(t *testing.T) *privateClickHouse {
+	t.Helper()
+	chtest.Addr(t) // skip or fail like every integration test when there is no server
+	if _, err := exec.LookPath("clickhouse-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("clickhouse-server is not installed and CI is set")
+		}
+		t.Skip("clickhouse-server is not installed: the chaos test starts its own")
+	}
+	p := &privateClickHouse{t: t, dir: t.TempDir()}
+	out := p.script("start")
+	for _, line := range strings.Split(out, "\n") {
+		if a, ok := strings.CutPrefix(line, "ADDR="); ok {
+			p.addr = a
+		}
+	}
+	if p.addr == "" {
+		t.Fatalf(".ci/clickhouse start printed no address:\n%s", out)
+	}
+	t.Cleanup(func() { p.script("stop") })
+	return p
+}
+
+func (p *privateClickHouse) script(cmd string) string {
+	p.t.Helper()
+	out, err := exec.Command("../../.ci/clickhouse", cmd, p.dir).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf(".ci/clickhouse %s: %v\n%s", cmd, err, out)
+	}
+	return string(out)
+}
+
+// peakRSS is the high-water mark of a process's resident memory, in MiB.
+func peakRSS(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// Chaos: the stream arrives in six chunks; after each the consumer is
+// SIGKILLed part-way and restarted; once ClickHouse is SIGKILLed, kept down
+// 5 s and restarted while the consumer runs. Afterwards every view equals
+// the ground truth, and the consumer's peak RSS stays under 300 MB.
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos test skipped in -short mode")
+	}
+	ch := startPrivateClickHouse(t)
+	bin := binary(t)
+	const topic, group = "clickstream", "chaos"
+	_, brokers := kafkatest.NewCluster(t, 8, topic)
+	cl := kafkatest.Client(t, brokers)
+
+	set, err := rules.Parse("rules.yaml", []byte(gen.DefaultRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := gen.Generate(gen.Options{Seed: 2024, Users: 9000})
+	truth, err := gen.ComputeTruth(stream, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{
+		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"MICROCONV_KAFKA_TOPICS=" + topic,
+		"MICROCONV_KAFKA_GROUP=" + group,
+		"MICROCONV_CLICKHOUSE_ADDR=" + ch.addr,
+		"MICROCONV_RULES=" + rulesPath,
+		"MICROCONV_HTTP_ADDR=",
+		"MICROCONV_BATCH_MAX_WAIT=300ms",
+		"MICROCONV_BATCH_MAX_ROWS=5000",
+	}
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = environ
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+
+	var logs bytes.Buffer
+	startRun := func() *exec.Cmd {
+		cmd := exec.Command(bin, "run")
+		cmd.Env = environ
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	peak := 0.0
+	kills := 0
+	chunks := 6
+	per := (len(stream.Messages) + chunks - 1) / chunks
+	for i := 0; i < chunks; i++ {
+		part := stream.Messages[i*per : min((i+1)*per, len(stream.Messages))]
+		recs := make([]kafkatest.Record, len(part))
+		for j, m := range part {
+			recs[j] = kafkatest.Record{Partition: int32(j % 8), Key: m.Key, Value: m.Value}
+		}
+		kafkatest.Produce(t, cl, topic, recs)
+		cmd := startRun()
+		if i == 2 {
+			// ClickHouse dies under the running consumer and comes back 5 s later.
+			time.Sleep(700 * time.Millisecond)
+			ch.script("kill")
+			time.Sleep(5 * time.Second)
+			ch.script("restart")
+			time.Sleep(time.Second)
+		} else {
+			time.Sleep(time.Duration(200+r.IntN(1200)) * time.Millisecond)
+		}
+		peak = max(peak, peakRSS(cmd.Process.Pid))
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		kills++
+	}
+	cmd := startRun()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		committed := kafkatest.Committed(t, cl, group, topic)
+		ends := kafkatest.EndOffsets(t, cl, topic)
+		done := true
+		for p, e := range ends {
+			if committed[p] != e {
+				done = false
+			}
+		}
+		peak = max(peak, peakRSS(cmd.Process.Pid))
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("not everything committed after the chaos within 2 minutes; logs:\n%s", tail(logs.String(), 40))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("final run: %v\n%s", err, tail(logs.String(), 40))
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ch.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	n := gentest.CheckViews(t, conn, "microconv", truth)
+	t.Logf("%d messages in %d chunks, %d consumer SIGKILLs, ClickHouse SIGKILLed and down 5 s once; %d view rows equal the truth; consumer peak RSS %.0f MiB",
+		len(stream.Messages), chunks, kills, n, peak)
+	if peak > 300 {
+		t.Errorf("consumer peak RSS %.0f MiB, want at most 300", peak)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
