@@ -7,6 +7,7 @@ import (
 // matcher is the compiled `match:` and `value:` of a conversion.
 type matcher struct {
 	names    []string       // event or event_in; nil when the name is not constrained by them
+	nameIn   bool           // names came from event_in (for explanations only)
 	nameRe   *regexp.Regexp // event_regex
 	callType string         // type; "" for any
 	where    []*cond        // all must hold

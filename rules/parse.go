@@ -409,6 +409,7 @@ func (p *parser) match(n *yaml.Node, m *matcher) {
 			}
 		case "event_in":
 			m.names = p.eventIn(fv.val)
+			m.nameIn = true
 		case "event_regex":
 			if s, ok := p.str(fv.val, "event_regex"); ok {
 				m.nameRe = p.regex(fv.val, s, "event_regex")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -163,48 +162,11 @@ func ParseFiles(files []File) (*Set, error) {
 // directly in a directory (not recursive; names starting with "." are
 // skipped; files taken in order of name). A directory without rule files is
 // an error. Invalid rules give an ErrorList; failing to read gives an error
-// wrapping the *fs.PathError.
+// wrapping the *fs.PathError. Load is ReadFiles followed by ParseFiles.
 func Load(path string) (*Set, error) {
-	fi, err := os.Stat(path)
+	files, err := ReadFiles(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot load rules: %w", err)
-	}
-	if !fi.IsDir() {
-		data, err := readFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return ParseFiles([]File{{Name: path, Data: data}})
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot load rules: %w", err)
-	}
-	var files []File
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") {
-			continue
-		}
-		if ext := filepath.Ext(name); ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		full := filepath.Join(path, name)
-		st, err := os.Stat(full) // follows symlinks
-		if err != nil {
-			return nil, fmt.Errorf("cannot load rules: %w", err)
-		}
-		if !st.Mode().IsRegular() {
-			continue
-		}
-		data, err := readFile(full)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, File{Name: full, Data: data})
-	}
-	if len(files) == 0 {
-		return nil, ErrorList{{File: path, Msg: "cannot find rule files (*.yaml, *.yml) in directory"}}
+		return nil, err
 	}
 	return ParseFiles(files)
 }

@@ -15,3 +15,10 @@ var ClickHouse embed.FS
 //
 //go:embed segment-event.schema.json
 var SegmentEventJSONSchema []byte
+
+// RulesJSONSchema is the JSON Schema (draft 2020-12) of a rule file, for
+// editors (yaml-language-server) and for `microconv rules check`, which
+// validates every rule file against it.
+//
+//go:embed rules.schema.json
+var RulesJSONSchema []byte

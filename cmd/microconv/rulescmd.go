@@ -1,16 +1,30 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/microconv/microconv/rules"
+	"github.com/microconv/microconv/schemas"
 )
+
+const rulesUsage = `usage: microconv rules check PATH
+       microconv rules test PATH --events FILE [--expect FILE] [--json]`
 
 func cmdRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: microconv rules check PATH")
+		fmt.Fprintln(stderr, rulesUsage)
 		return 2
 	}
 	switch args[0] {
@@ -20,18 +34,36 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return rulesCheck(args[1], stdout, stderr)
+	case "test":
+		return rulesTest(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "microconv rules: unknown command %q (want check)\n", args[0])
+		fmt.Fprintf(stderr, "microconv rules: unknown command %q (want check or test)\n%s\n", args[0], rulesUsage)
 		return 2
 	}
 }
 
 // rulesCheck prints every error of the rule file or directory at path, one
-// per line as file:line:col: message, and exits 1; or a summary and 0.
+// per line as file:line:col: message, and exits 1; or a summary and 0. A
+// set that parses is also validated, file by file, against the JSON Schema
+// of rule files (schemas/rules.schema.json), so that what editors accept and
+// what microconv accepts stay the same.
 func rulesCheck(path string, stdout, stderr io.Writer) int {
-	set, err := rules.Load(path)
+	files, err := rules.ReadFiles(path)
 	if err != nil {
 		printRuleErrors(stderr, err)
+		return 1
+	}
+	set, err := rules.ParseFiles(files)
+	if err != nil {
+		printRuleErrors(stderr, err)
+		return 1
+	}
+	var errs rules.ErrorList
+	for _, f := range files {
+		errs = append(errs, validateRuleSchema(f)...)
+	}
+	if len(errs) > 0 {
+		printRuleErrors(stderr, errs)
 		return 1
 	}
 	micro, macro := 0, 0
@@ -57,4 +89,178 @@ func printRuleErrors(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintln(w, err.Error())
+}
+
+// rulesSchema is the compiled JSON Schema of rule files.
+var rulesSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.RulesJSONSchema))
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse the rule file JSON Schema: %w", err)
+	}
+	const url = "rules.schema.json"
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("cannot load the rule file JSON Schema: %w", err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("cannot compile the rule file JSON Schema: %w", err)
+	}
+	return sch, nil
+})
+
+// validateRuleSchema validates one rule file (YAML read as JSON) against the
+// rule file JSON Schema. Each violation is an Error at the YAML line and
+// column of the value (or of the key, for a key that is not allowed), its
+// message naming the JSON pointer of the instance.
+func validateRuleSchema(f rules.File) rules.ErrorList {
+	sch, err := rulesSchema()
+	if err != nil {
+		return rules.ErrorList{{File: f.Name, Msg: err.Error()}}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(f.Data, &doc); err != nil {
+		return rules.ErrorList{{File: f.Name, Msg: "cannot parse YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file
+	}
+	pos := &yamlPositions{values: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	inst := pos.toJSON(doc.Content[0], "")
+	err = sch.Validate(inst)
+	var verr *jsonschema.ValidationError
+	if err == nil || !errors.As(err, &verr) {
+		if err != nil {
+			return rules.ErrorList{{File: f.Name, Msg: "cannot validate against the JSON Schema: " + err.Error()}}
+		}
+		return nil
+	}
+	var errs rules.ErrorList
+	seen := map[string]bool{}
+	add := func(n *yaml.Node, ptr, msg string) {
+		if ptr == "" {
+			ptr = "/"
+		}
+		e := &rules.Error{File: f.Name, Msg: "schema: at " + ptr + ": " + msg}
+		if n != nil {
+			e.Line, e.Column = n.Line, n.Column
+		}
+		if k := e.Error(); !seen[k] {
+			seen[k] = true
+			errs = append(errs, e)
+		}
+	}
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		ptr := jsonPointer(e.InstanceLocation)
+		switch k := e.ErrorKind.(type) {
+		case *kind.AdditionalProperties:
+			for _, p := range k.Properties {
+				child := ptr + "/" + escapePointer(p)
+				add(pos.keys[child], child, fmt.Sprintf("unknown key %q", p))
+			}
+		case *kind.FalseSchema:
+			add(pos.keys[ptr], ptr, notAllowed(e.InstanceLocation))
+		default:
+			msg := "invalid"
+			if out := e.BasicOutput(); out.Error != nil {
+				msg = out.Error.String()
+			}
+			add(pos.values[ptr], ptr, msg)
+		}
+	}
+	walk(verr)
+	return errs
+}
+
+// notAllowed explains a key that the schema forbids where it is.
+func notAllowed(loc []string) string {
+	if len(loc) == 0 {
+		return "not allowed here"
+	}
+	key := loc[len(loc)-1]
+	switch key {
+	case "category":
+		return fmt.Sprintf("key %q is not allowed on a macro conversion; category applies to micro conversions only", key)
+	case "value":
+		return fmt.Sprintf("key %q is not allowed with operators exists and not_exists", key)
+	case "event_in", "event_regex":
+		return fmt.Sprintf("key %q is not allowed here; use at most one of event, event_in, event_regex", key)
+	}
+	return fmt.Sprintf("key %q is not allowed here", key)
+}
+
+// yamlPositions records, by JSON pointer, the YAML node of each value and
+// of each mapping key.
+type yamlPositions struct {
+	values, keys map[string]*yaml.Node
+}
+
+// toJSON converts a YAML node into what encoding/json would decode from the
+// same data (numbers as json.Number), recording positions under ptr.
+// Scalars keep their YAML type: an unquoted 5 is a number, "5" a string;
+// timestamps and other tags are strings as written.
+func (p *yamlPositions) toJSON(n *yaml.Node, ptr string) any {
+	p.values[ptr] = n
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			child := ptr + "/" + escapePointer(k.Value)
+			p.keys[child] = k
+			m[k.Value] = p.toJSON(v, child)
+		}
+		return m
+	case yaml.SequenceNode:
+		a := make([]any, len(n.Content))
+		for i, item := range n.Content {
+			a[i] = p.toJSON(item, ptr+"/"+strconv.Itoa(i))
+		}
+		return a
+	case yaml.AliasNode:
+		if n.Alias != nil {
+			return p.toJSON(n.Alias, ptr)
+		}
+		return nil
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!int", "!!float":
+		var f float64
+		if n.Decode(&f) == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			var i int64
+			if n.ShortTag() == "!!int" && n.Decode(&i) == nil {
+				return json.Number(strconv.FormatInt(i, 10))
+			}
+			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+	}
+	return n.Value
+}
+
+func jsonPointer(loc []string) string {
+	var b strings.Builder
+	for _, tok := range loc {
+		b.WriteByte('/')
+		b.WriteString(escapePointer(tok))
+	}
+	return b.String()
+}
+
+// escapePointer escapes a JSON pointer token (RFC 6901).
+func escapePointer(tok string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 }
