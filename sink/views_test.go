@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/microconv/microconv/internal/chtest"
 )
 
@@ -197,4 +199,47 @@ func TestLiftAndDailyViews(t *testing.T) {
 			"z w 0 0 5 0 0 0 NULL")
 	expect(t, "conversion_daily", rows(t, db, "SELECT toString(day), conversion, conversion_type, toString(users), toString(events) FROM DB.conversion_daily"),
 		"2023-11-14 x micro 3 3\n2023-11-14 y macro 4 4\n2023-11-15 x micro 1 1")
+}
+
+// Every identifier from configuration or rules is validated before it
+// reaches SQL, and every value travels as data: injection through each one
+// is refused or stored verbatim, and no table is harmed.
+func TestInjection(t *testing.T) {
+	c, db := openTest(t)
+	ctx := context.Background()
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evil := "x'); DROP TABLE " + db + ".events; --"
+	// Database names: refused by Validate (and so by Open).
+	for _, name := range []string{evil, "a`b", "db; DROP DATABASE default", "../x"} {
+		cfg := Config{Addr: []string{chtest.Addr(t)}, Database: name}
+		if _, err := Open(ctx, cfg, zerolog.Nop(), nil); err == nil {
+			t.Errorf("Open accepted database %q", name)
+		}
+	}
+	// Funnel ids and steps are spliced into view names and SQL: refused.
+	for _, f := range []Funnel{
+		{ID: evil, Window: time.Hour, Steps: []string{"a", "b"}},
+		{ID: "ok", Window: time.Hour, Steps: []string{"a", evil}},
+		{ID: "Upper", Window: time.Hour, Steps: []string{"a", "b"}},
+		{ID: "ok", Window: time.Hour, Steps: []string{"a", "b'"}},
+	} {
+		if _, err := c.PutRules(ctx, RuleSet{Version: "evil-" + f.ID + f.Steps[1], Rules: []Rule{{ID: "a", Type: "micro"}}, Funnels: []Funnel{f}}); err == nil {
+			t.Errorf("PutRules accepted funnel %q steps %q", f.ID, f.Steps)
+		}
+	}
+	// Rule ids and descriptions, and event fields, are values: stored as is.
+	if _, err := c.PutRules(ctx, RuleSet{Version: "v-values", Rules: []Rule{{ID: evil, Type: "micro", Description: `it's "quoted" \ and ` + evil}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := Batch{Events: []Event{{EventID: evil, Event: evil, UserKey: evil, TSMillis: t0, Properties: `{"q":"'; DROP"}`}},
+		Conversions: []Conversion{{Conversion: evil, EventID: evil, UserKey: evil, TSMillis: t0}}}
+	if err := c.Flush(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "stored verbatim", rows(t, db, "SELECT event, user_key FROM DB.events"), evil+" "+evil)
+	expect(t, "description verbatim", rows(t, db, "SELECT description FROM DB.conversion_rules WHERE version = 'v-values'"), `it's "quoted" \ and `+evil)
+	expect(t, "summary of the evil rule", rows(t, db, "SELECT conversion, toString(users) FROM DB.conversion_summary"), evil+" 1")
+	expect(t, "tables intact", rows(t, db, "SELECT name FROM system.tables WHERE database = '"+db+"' AND name IN ('events', 'conversions') ORDER BY name"), "conversions\nevents")
 }

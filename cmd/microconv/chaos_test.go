@@ -20,18 +20,27 @@ import (
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/internal/gen/gentest"
 	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testcerts"
 	"github.com/microconv/microconv/rules"
 )
 
 // privateClickHouse starts a ClickHouse of this test's own (it is killed
 // and restarted, so it cannot be the shared one) with .ci/clickhouse.
 type privateClickHouse struct {
-	t    *testing.T
-	dir  string
-	addr string
+	t       *testing.T
+	dir     string
+	addr    string
+	tlsAddr string
 }
 
 func startPrivateClickHouse(t *testing.T) *privateClickHouse {
+	t.Helper()
+	return startPrivateClickHouseTLS(t, nil)
+}
+
+// startPrivateClickHouseTLS also serves TLS on a second port (p.tlsAddr)
+// with the server certificate of certs, when certs is not nil.
+func startPrivateClickHouseTLS(t *testing.T, certs *testcerts.Set) *privateClickHouse {
 	t.Helper()
 	chtest.Addr(t) // skip or fail like every integration test when there is no server
 	if _, err := exec.LookPath("clickhouse-server"); err != nil {
@@ -41,6 +50,20 @@ func startPrivateClickHouse(t *testing.T) *privateClickHouse {
 		t.Skip("clickhouse-server is not installed: the chaos test starts its own")
 	}
 	p := &privateClickHouse{t: t, dir: t.TempDir()}
+	if certs != nil {
+		if err := os.MkdirAll(filepath.Join(p.dir, "tls"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for src, dst := range map[string]string{certs.ServerCert: "server.crt", certs.ServerKey: "server.key"} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(p.dir, "tls", dst), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	out := p.script("start")
 	for _, line := range strings.Split(out, "\n") {
 		if a, ok := strings.CutPrefix(line, "ADDR="); ok {
@@ -49,6 +72,13 @@ func startPrivateClickHouse(t *testing.T) *privateClickHouse {
 	}
 	if p.addr == "" {
 		t.Fatalf(".ci/clickhouse start printed no address:\n%s", out)
+	}
+	if certs != nil {
+		b, err := os.ReadFile(filepath.Join(p.dir, "tls_addr"))
+		if err != nil {
+			t.Fatalf("no TLS address: %v", err)
+		}
+		p.tlsAddr = strings.TrimSpace(string(b))
 	}
 	t.Cleanup(func() { p.script("stop") })
 	return p
@@ -206,4 +236,48 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ClickHouse over TLS: with the CA that signed the server's certificate the
+// connection works; with another CA, or without TLS on the TLS port, it is
+// refused with a clear error.
+func TestClickHouseTLS(t *testing.T) {
+	certs, other := testcerts.New(t), testcerts.New(t)
+	ch := startPrivateClickHouseTLS(t, certs)
+	bin := binary(t)
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	migrate := func(extra ...string) (string, error) {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = append([]string{"MICROCONV_CLICKHOUSE_ADDR=" + ch.tlsAddr, "MICROCONV_RULES=" + rulesPath}, extra...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := migrate("MICROCONV_CLICKHOUSE_TLS=true", "MICROCONV_CLICKHOUSE_TLS_CA_FILE="+certs.CAFile); err != nil || !strings.Contains(out, "schema up to date") {
+		t.Fatalf("migrate over TLS: %v\n%s", err, out)
+	}
+	if out, err := migrate("MICROCONV_CLICKHOUSE_TLS=true", "MICROCONV_CLICKHOUSE_TLS_CA_FILE="+other.CAFile); err == nil || !strings.Contains(out, "certificate") {
+		t.Fatalf("migrate trusting another CA: %v\n%s", err, out)
+	}
+	ctxOut, err := func() (string, error) {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = []string{"MICROCONV_CLICKHOUSE_ADDR=" + ch.tlsAddr, "MICROCONV_RULES=" + rulesPath}
+		done := make(chan struct{})
+		var out []byte
+		var err error
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(90 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		return string(out), err
+	}()
+	if err == nil {
+		t.Fatalf("migrate without TLS on the TLS port succeeded:\n%s", ctxOut)
+	}
 }
