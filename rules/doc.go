@@ -11,7 +11,9 @@
 // *.yml file of a directory. Every problem found in every file is reported at
 // once as an [ErrorList] whose items name the file, line and column.
 // [Set.Match] tells which conversions an [Event] matches; it does no I/O and
-// does not allocate when given a slice with spare capacity.
+// does not allocate when given a slice with spare capacity. For tools,
+// [Set.Explain] and [Set.Nearest] tell why an event matches a rule or not
+// (they allocate), and [ReadFiles] reads rule files without parsing them.
 //
 // The package knows nothing of Kafka, ClickHouse or how events are decoded:
 // it sees an event as a call type, a name and the parsed JSON message. Its

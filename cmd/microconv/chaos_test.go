@@ -138,15 +138,15 @@ func TestChaos(t *testing.T) {
 	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	httpAddr := freeAddr(t)
 	environ := []string{
 		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
 		"MICROCONV_KAFKA_TOPICS=" + topic,
 		"MICROCONV_KAFKA_GROUP=" + group,
 		"MICROCONV_CLICKHOUSE_ADDR=" + ch.addr,
 		"MICROCONV_RULES=" + rulesPath,
-		"MICROCONV_HTTP_ADDR=",
+		"MICROCONV_HTTP_ADDR=" + httpAddr,
 		"MICROCONV_BATCH_MAX_WAIT=300ms",
-		"MICROCONV_BATCH_MAX_ROWS=5000",
 	}
 	migrate := exec.Command(bin, "migrate")
 	migrate.Env = environ
@@ -181,7 +181,11 @@ func TestChaos(t *testing.T) {
 			// ClickHouse dies under the running consumer and comes back 5 s later.
 			time.Sleep(700 * time.Millisecond)
 			ch.script("kill")
-			time.Sleep(5 * time.Second)
+			time.Sleep(2 * time.Second)
+			if code, body := httpGet("http://" + httpAddr + "/readyz"); code != 503 || !strings.Contains(body, "clickhouse") {
+				t.Errorf("/readyz with ClickHouse down = %d %q, want 503 naming clickhouse", code, body)
+			}
+			time.Sleep(3 * time.Second)
 			ch.script("restart")
 			time.Sleep(time.Second)
 		} else {

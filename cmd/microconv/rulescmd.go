@@ -167,6 +167,12 @@ func validateRuleSchema(f rules.File) rules.ErrorList {
 			}
 		case *kind.FalseSchema:
 			add(pos.keys[ptr], ptr, notAllowed(e.InstanceLocation))
+		case *kind.Pattern:
+			msg := fmt.Sprintf("%q does not match pattern %s", k.Got, k.Want)
+			if strings.HasSuffix(ptr, "/window") { // the pattern is unreadable
+				msg = fmt.Sprintf("invalid window %q; expected a positive duration such as 30m, 24h, 7d or 1d12h", k.Got)
+			}
+			add(pos.values[ptr], ptr, msg)
 		default:
 			msg := "invalid"
 			if out := e.BasicOutput(); out.Error != nil {
