@@ -84,7 +84,7 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 	}
 	doc, err := d.p.ParseBytes(raw)
 	if err != nil {
-		return nil, reject(ReasonInvalidJSON, "cannot parse JSON: %s", truncate(err.Error(), 200))
+		return nil, reject(ReasonInvalidJSON, "cannot parse JSON: %s", truncate(strings.TrimPrefix(err.Error(), "cannot parse JSON: "), 200))
 	}
 	if doc.Type() != fastjson.TypeObject {
 		return nil, reject(ReasonNotObject, "message is a JSON %s, not an object", doc.Type())
