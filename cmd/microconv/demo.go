@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -58,6 +59,10 @@ func cmdDemo(args, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.ClickHouseDatabase = *database
+	// The progress bars and the logger write to stderr from several
+	// goroutines: serialise them.
+	tty := isTerminal(stderr)
+	stderr = &lockedWriter{w: stderr}
 	level := cfg.LogLevel
 	if level == "info" {
 		level = "warn" // the report is the output; say more only when asked
@@ -66,7 +71,7 @@ func cmdDemo(args, environ []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	d := &demo{cfg: cfg, log: log, out: stdout, errw: stderr, users: *users, seed: *seed, partitions: *partitions}
+	d := &demo{cfg: cfg, log: log, out: stdout, errw: stderr, tty: tty, users: *users, seed: *seed, partitions: *partitions}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(stderr, "microconv demo: %v\n", err)
 		return 1
@@ -78,6 +83,7 @@ type demo struct {
 	cfg        config.Config
 	log        zerolog.Logger
 	out, errw  io.Writer
+	tty        bool // stderr is a terminal: redraw the progress bars in place
 	users      int
 	seed       uint64
 	partitions int
@@ -227,7 +233,7 @@ func (d *demo) waitConsumed(ctx context.Context, brokers []string, total int) er
 // progress draws a bar on stderr until value reaches total, then closes done.
 func (d *demo) progress(what string, done chan<- struct{}, value func() (int64, int64)) {
 	defer close(done)
-	tty := isTerminal(d.errw)
+	tty := d.tty
 	start := time.Now()
 	last := time.Time{}
 	for {
@@ -417,4 +423,16 @@ func formatWindow(w time.Duration) string {
 	s = strings.TrimSuffix(s, "0s")
 	s = strings.TrimSuffix(s, "0m")
 	return s
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

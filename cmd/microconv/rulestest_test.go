@@ -78,7 +78,7 @@ line 8  track "Product Added"  user "u 3"  messageId m-22
   ✓ add_to_cart (micro, process)  value 150
   ✓ any_product_event (micro, engagement)
   ✓ big_cart (micro, process)
-line 9  rejected: invalid_json: cannot parse JSON: cannot parse JSON: unexpected value found: "not json"; unparsed tail: "not json"
+line 9  rejected: invalid_json: cannot parse JSON: unexpected value found: "not json"; unparsed tail: "not json"
 6 events: 3 tagged, 1 untagged, 2 rejected; conversions: add_to_cart 2, any_product_event 2, purchase 1, big_cart 1
 rules that tagged nothing: pricing_page_viewed
 `
