@@ -41,6 +41,7 @@ Usage:
                                 what each sample event tags (and why not)
   microconv gen [flags]         seeded synthetic clickstream + ground truth ("microconv gen -h")
   microconv demo                embedded Kafka + gen + consumer + ClickHouse, then a report
+  microconv bench               throughput against ceilings measured in the same run, latency, RSS
   microconv lag [--group G] [--json]
                                 per-partition lag of a consumer group
   microconv version             print the version
@@ -72,6 +73,8 @@ func mainWith(args, environ []string, stdout, stderr io.Writer) int {
 		return cmdLag(args[1:], environ, stdout, stderr)
 	case "demo":
 		return cmdDemo(args[1:], environ, stdout, stderr)
+	case "bench":
+		return cmdBench(args[1:], environ, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "microconv", buildVersion())
 		return 0

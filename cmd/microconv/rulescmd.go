@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sort"
 	"strings"
 	"sync"
 
@@ -182,6 +183,16 @@ func validateRuleSchema(f rules.File) rules.ErrorList {
 		}
 	}
 	walk(verr)
+	// The validator's causes come in no fixed order: report by position.
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].Line != errs[j].Line {
+			return errs[i].Line < errs[j].Line
+		}
+		if errs[i].Column != errs[j].Column {
+			return errs[i].Column < errs[j].Column
+		}
+		return errs[i].Msg < errs[j].Msg
+	})
 	return errs
 }
 

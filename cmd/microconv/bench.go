@@ -1,0 +1,508 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/internal/config"
+	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/rules"
+	"github.com/microconv/microconv/sink"
+)
+
+// cmdBench measures the pipeline end to end against ceilings measured in the
+// same run, on the same generated topic: a raw kafka-go fetch, kcat (when
+// installed), decoding and tagging alone, and a raw ClickHouse insert of the
+// same rows. Then the produce→queryable latency at a fixed rate, and the
+// peak RSS of `microconv run`.
+func cmdBench(args, environ []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	events := fs.Int("events", 380_000, "approximate number of messages in the topic")
+	partitions := fs.Int("partitions", 8, "partitions of the topic")
+	rate := fs.Int("rate", 20_000, "events/s produced during the latency measurement")
+	latencyFor := fs.Duration("latency-for", 10*time.Second, "how long the latency measurement produces (0 skips it)")
+	database := fs.String("database", "microconv_bench", "ClickHouse database to (re)create")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: microconv bench [flags]\n\nEnd-to-end throughput against ceilings measured in the same run, latency and memory.\nClickHouse: MICROCONV_CLICKHOUSE_ADDR; batch settings: MICROCONV_BATCH_*.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !sink.ValidIdentifier(*database) || *events < 1000 || *partitions < 1 {
+		fmt.Fprintln(stderr, "microconv bench: bad --database, --events (>= 1000) or --partitions")
+		return 2
+	}
+	cfg, err := config.Load(environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "microconv bench: %v\n", err)
+		return 2
+	}
+	cfg.ClickHouseDatabase = *database
+	b := &bench{cfg: cfg, out: stdout, log: newLogger("warn", "console", stderr), events: *events,
+		partitions: *partitions, rate: *rate, latencyFor: *latencyFor, environ: environ}
+	if err := b.run(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "microconv bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type bench struct {
+	cfg        config.Config
+	out        io.Writer
+	log        zerolog.Logger
+	events     int
+	partitions int
+	rate       int
+	latencyFor time.Duration
+	environ    []string
+}
+
+func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.out, format, args...) }
+
+func (b *bench) run(ctx context.Context) error {
+	set, err := rules.Parse("builtin-rules.yaml", []byte(gen.DefaultRules))
+	if err != nil {
+		return err
+	}
+	// gen makes about 8.3 messages per user.
+	stream := gen.Generate(gen.Options{Seed: 7, Users: max(b.events*10/83, 100)})
+	truth, err := gen.ComputeTruth(stream, set)
+	if err != nil {
+		return err
+	}
+	n := len(stream.Messages)
+	bytes := 0
+	for _, m := range stream.Messages {
+		bytes += len(m.Value)
+	}
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(b.partitions), "bench", "latency"))
+	if err != nil {
+		return err
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+
+	client, err := sink.Open(ctx, sinkConfig(b.cfg), b.log, nil)
+	if err != nil {
+		return fmt.Errorf("cannot reach ClickHouse (MICROCONV_CLICKHOUSE_ADDR): %w", err)
+	}
+	defer client.Close()
+	b.printf("microconv bench: %d messages (%.0f bytes each on average) in %d partitions of an embedded broker; ClickHouse %s; %d CPUs; batches of %d rows / %s\n\n",
+		n, float64(bytes)/float64(n), b.partitions, client.ServerVersion(), runtime.NumCPU(), b.cfg.BatchMaxRows, b.cfg.BatchMaxWait)
+
+	start := time.Now()
+	if err := produceAll(ctx, brokers, "bench", stream.Messages); err != nil {
+		return err
+	}
+	b.printf("%-44s %12.0f msg/s\n", "produce (kafka-go writer, setup)", float64(n)/time.Since(start).Seconds())
+
+	fetch, err := rawFetch(ctx, brokers, "bench", b.partitions, n)
+	if err != nil {
+		return err
+	}
+	b.printf("%-44s %12.0f msg/s\n", "ceiling: raw kafka-go fetch, all partitions", fetch)
+	kcat := kcatRead(brokers, "bench", n)
+	if kcat > 0 {
+		b.printf("%-44s %12.0f msg/s\n", "ceiling: kcat reading the topic", kcat)
+	}
+
+	decodeRate, rows := decodeAll(stream, set)
+	b.printf("%-44s %12.0f msg/s\n", "ceiling: decode + tag, one goroutine", decodeRate)
+
+	insertRate, err := b.rawInsert(ctx, client, rows)
+	if err != nil {
+		return err
+	}
+	b.printf("%-44s %12.0f events/s (%d events, %d conversions, %d rejected rows)\n", "ceiling: ClickHouse insert of the same rows", insertRate,
+		len(rows.Events), len(rows.Conversions), len(rows.Rejected))
+
+	e2e, rss, err := b.endToEnd(ctx, client, brokers, set, truth, n)
+	if err != nil {
+		return err
+	}
+	b.printf("%-44s %12.0f msg/s\n", "microconv run, start to all committed", e2e)
+	b.printf("  ratios: %.2f of the raw fetch, %.2f of decode + tag (one core), %.2f of the raw insert", e2e/fetch, e2e/decodeRate, e2e/insertRate)
+	if kcat > 0 {
+		b.printf(", %.2f of kcat", e2e/kcat)
+	}
+	b.printf("\n%-44s %12.0f MiB\n", "peak RSS of microconv run", rss)
+
+	if b.latencyFor > 0 {
+		p50, p99, count, err := b.latency(ctx, client, brokers, set)
+		if err != nil {
+			return err
+		}
+		b.printf("%-44s p50 %.3f s, p99 %.3f s over %d events at %d events/s (batch wait %s)\n",
+			"produce → queryable latency", p50.Seconds(), p99.Seconds(), count, b.rate, b.cfg.BatchMaxWait)
+	}
+	return nil
+}
+
+func produceAll(ctx context.Context, brokers []string, topic string, msgs []gen.Message) error {
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
+		BatchSize: 2000, BatchBytes: 8 << 20, BatchTimeout: 5 * time.Millisecond}
+	defer w.Close()
+	const chunk = 20000
+	batch := make([]kafka.Message, 0, chunk)
+	for i := 0; i < len(msgs); i += chunk {
+		batch = batch[:0]
+		for _, m := range msgs[i:min(i+chunk, len(msgs))] {
+			batch = append(batch, kafka.Message{Key: m.Key, Value: m.Value})
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			return fmt.Errorf("cannot produce: %w", err)
+		}
+	}
+	return nil
+}
+
+// rawFetch reads every partition with plain kafka-go readers, doing nothing
+// with the messages: the fetch ceiling.
+func rawFetch(ctx context.Context, brokers []string, topic string, partitions, total int) (float64, error) {
+	lc, err := consumer.NewLagClient(consumer.KafkaConfig{Brokers: brokers})
+	if err != nil {
+		return 0, err
+	}
+	lags, err := lc.Lag(ctx, "nobody", []string{topic}, false)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	var read atomic.Int64
+	for _, l := range lags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: l.Partition,
+				MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 5 * time.Second, QueueCapacity: 256})
+			defer r.Close()
+			for i := int64(0); i < l.End; i++ {
+				if _, err := r.FetchMessage(ctx); err != nil {
+					return
+				}
+				read.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if int(read.Load()) != total {
+		return 0, fmt.Errorf("raw fetch read %d of %d messages", read.Load(), total)
+	}
+	return float64(total) / time.Since(start).Seconds(), nil
+}
+
+// kcatRead times kcat consuming the whole topic (0 when kcat is missing).
+func kcatRead(brokers []string, topic string, total int) float64 {
+	path, err := exec.LookPath("kcat")
+	if err != nil {
+		return 0
+	}
+	start := time.Now()
+	cmd := exec.Command(path, "-C", "-b", strings.Join(brokers, ","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\n")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0
+	}
+	if err := cmd.Start(); err != nil {
+		return 0
+	}
+	lines := 0
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		lines++
+	}
+	_ = cmd.Wait()
+	if lines != total {
+		return 0
+	}
+	return float64(total) / time.Since(start).Seconds()
+}
+
+// decodeAll decodes and tags every message on one goroutine (the per-core
+// ceiling of the consumer's CPU work) and returns the rows.
+func decodeAll(s *gen.Stream, set *rules.Set) (float64, *sink.Batch) {
+	dec := consumer.NewDecoder(1 << 20)
+	var rows sink.Batch
+	var ev sink.Event
+	matches := make([]rules.Match, 0, 16)
+	start := time.Now()
+	for i, m := range s.Messages {
+		rev, err := dec.Decode(m.Value, "bench", 0, int64(i), &ev)
+		if err != nil {
+			rows.Rejected = append(rows.Rejected, sink.Rejected{Raw: m.Value, Reason: "bench", Topic: "bench", Offset: int64(i)})
+			continue
+		}
+		matches = set.Match(&rev, matches[:0])
+		rows.Events = append(rows.Events, ev)
+		for _, mt := range matches {
+			rows.Conversions = append(rows.Conversions, sink.Conversion{Conversion: mt.Conversion.ID, ConversionType: mt.Conversion.Type,
+				Category: mt.Conversion.Category, EventID: ev.EventID, Event: ev.Event, UserKey: ev.UserKey, TSMillis: ev.TSMillis,
+				Value: mt.Value, HasValue: mt.HasValue, UTM: ev.UTM, Device: ev.Device, Country: ev.Country})
+		}
+	}
+	return float64(len(s.Messages)) / time.Since(start).Seconds(), &rows
+}
+
+// rawInsert inserts the rows in batches of MICROCONV_BATCH_MAX_ROWS into a
+// scratch database and returns events/s.
+func (b *bench) rawInsert(ctx context.Context, client *sink.Client, rows *sink.Batch) (float64, error) {
+	scfg := sinkConfig(b.cfg)
+	scfg.Database = b.cfg.ClickHouseDatabase + "_ceiling"
+	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+scfg.Database); err != nil {
+		return 0, err
+	}
+	scratch, err := sink.Open(ctx, scfg, b.log, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		_ = client.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+scfg.Database)
+		_ = scratch.Close()
+	}()
+	if err := scratch.Migrate(ctx); err != nil {
+		return 0, err
+	}
+	step := b.cfg.BatchMaxRows
+	start := time.Now()
+	var batch sink.Batch
+	for i := 0; i < len(rows.Events); i += step {
+		batch.Events = append(batch.Events[:0], rows.Events[i:min(i+step, len(rows.Events))]...)
+		if err := scratch.Flush(ctx, &batch); err != nil {
+			return 0, err
+		}
+	}
+	for i := 0; i < len(rows.Conversions); i += step {
+		batch.Conversions = append(batch.Conversions[:0], rows.Conversions[i:min(i+step, len(rows.Conversions))]...)
+		if err := scratch.Flush(ctx, &batch); err != nil {
+			return 0, err
+		}
+	}
+	batch.Rejected = append(batch.Rejected[:0], rows.Rejected...)
+	if err := scratch.Flush(ctx, &batch); err != nil {
+		return 0, err
+	}
+	return float64(len(rows.Events)) / time.Since(start).Seconds(), nil
+}
+
+// endToEnd runs the real binary (`microconv run`) against the topic and
+// times it from start until every partition is committed to its end; then
+// checks that ClickHouse holds every event.
+func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []string, set *rules.Set, truth *gen.Truth, total int) (float64, float64, error) {
+	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+b.cfg.ClickHouseDatabase); err != nil {
+		return 0, 0, err
+	}
+	if err := client.Migrate(ctx); err != nil {
+		return 0, 0, err
+	}
+	if _, err := client.PutRules(ctx, consumer.SinkRules(set)); err != nil {
+		return 0, 0, err
+	}
+	dir, err := os.MkdirTemp("", "microconv-bench-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
+		return 0, 0, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, 0, err
+	}
+	env := append(slices.Clone(b.environ),
+		"MICROCONV_KAFKA_BROKERS="+strings.Join(brokers, ","),
+		"MICROCONV_KAFKA_TOPICS=bench",
+		"MICROCONV_KAFKA_GROUP=bench",
+		"MICROCONV_CLICKHOUSE_DATABASE="+b.cfg.ClickHouseDatabase,
+		"MICROCONV_RULES="+rulesPath,
+		"MICROCONV_HTTP_ADDR=",
+		"MICROCONV_LOG_LEVEL=warn",
+	)
+	lc, err := consumer.NewLagClient(consumer.KafkaConfig{Brokers: brokers})
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd := exec.Command(exe, "run")
+	cmd.Env = env
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	peak := 0.0
+	for {
+		peak = max(peak, vmHWM(cmd.Process.Pid))
+		lags, err := lc.Lag(ctx, "bench", []string{"bench"}, false)
+		if err == nil {
+			var committed int64
+			for _, l := range lags {
+				committed += max(l.Committed, 0)
+			}
+			if committed >= int64(total) {
+				break
+			}
+		}
+		if time.Since(start) > 10*time.Minute {
+			return 0, 0, fmt.Errorf("microconv run did not commit %d messages within 10 minutes", total)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	peak = max(peak, vmHWM(cmd.Process.Pid))
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("microconv run: %w", err)
+	}
+	var events uint64
+	row := client.Conn().QueryRow(ctx, "SELECT uniqExact(event_id) FROM "+b.cfg.ClickHouseDatabase+".events")
+	if err := row.Scan(&events); err != nil {
+		return 0, 0, err
+	}
+	if int(events) != truth.Events {
+		return 0, 0, fmt.Errorf("ClickHouse holds %d distinct events, the stream has %d", events, truth.Events)
+	}
+	return float64(total) / elapsed.Seconds(), peak, nil
+}
+
+// vmHWM is the peak resident memory of a process, in MiB.
+func vmHWM(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// latencyWriter records, for every event written, the time from its
+// production (encoded in its messageId) to the end of the insert that made
+// it queryable.
+type latencyWriter struct {
+	out consumer.Writer
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+func (l *latencyWriter) Flush(ctx context.Context, b *sink.Batch) error {
+	ids := make([]string, 0, len(b.Events))
+	for i := range b.Events {
+		ids = append(ids, b.Events[i].EventID)
+	}
+	if err := l.out.Flush(ctx, b); err != nil {
+		return err
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if rest, ok := strings.CutPrefix(id, "lat-"); ok {
+			if ns, err := strconv.ParseInt(rest[:strings.IndexByte(rest, '-')], 10, 64); err == nil {
+				l.lat = append(l.lat, now.Sub(time.Unix(0, ns)))
+			}
+		}
+	}
+	return nil
+}
+
+// latency produces at a fixed rate into a fresh topic while an in-process
+// consumer (the same code as `run`) writes to ClickHouse.
+func (b *bench) latency(ctx context.Context, client *sink.Client, brokers []string, set *rules.Set) (time.Duration, time.Duration, int, error) {
+	lw := &latencyWriter{out: client}
+	ccfg := consumerConfig(b.cfg)
+	ccfg.Kafka = consumer.KafkaConfig{Brokers: brokers}
+	ccfg.Topics = []string{"latency"}
+	ccfg.Group = "latency"
+	ccfg.StartLast = false
+	ccfg.LagInterval = -1
+	cons, err := consumer.New(ccfg, lw, b.log, nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	cons.SetRules(set)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(runCtx) }()
+	for !cons.Joined() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: "latency", Balancer: &kafka.RoundRobin{}, RequiredAcks: kafka.RequireAll,
+		BatchTimeout: time.Millisecond, BatchSize: 1000}
+	defer w.Close()
+	// Send every 10 ms the events due by then.
+	start := time.Now()
+	sent := 0
+	tick := time.NewTicker(10 * time.Millisecond)
+	for time.Since(start) < b.latencyFor {
+		<-tick.C
+		due := int(time.Since(start).Seconds() * float64(b.rate))
+		var msgs []kafka.Message
+		for ; sent < due; sent++ {
+			now := time.Now()
+			msgs = append(msgs, kafka.Message{Value: fmt.Appendf(nil,
+				`{"type":"track","event":"Product Viewed","userId":"u%d","messageId":"lat-%d-%d","timestamp":%q,"properties":{"price":10}}`,
+				sent%5000, now.UnixNano(), sent, now.UTC().Format(time.RFC3339Nano))})
+		}
+		if len(msgs) > 0 {
+			if err := w.WriteMessages(ctx, msgs...); err != nil {
+				tick.Stop()
+				cancel()
+				<-done
+				return 0, 0, 0, err
+			}
+		}
+	}
+	tick.Stop()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		lw.mu.Lock()
+		n := len(lw.lat)
+		lw.mu.Unlock()
+		if n >= sent || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return 0, 0, 0, err
+	}
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if len(lw.lat) == 0 {
+		return 0, 0, 0, fmt.Errorf("no latency measured")
+	}
+	slices.Sort(lw.lat)
+	q := func(p float64) time.Duration { return lw.lat[min(int(p*float64(len(lw.lat))), len(lw.lat)-1)] }
+	return q(0.5), q(0.99), len(lw.lat), nil
+}
