@@ -79,8 +79,11 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 	if d.maxBytes > 0 && len(raw) > d.maxBytes {
 		return nil, reject(ReasonTooLarge, "message of %d bytes exceeds the limit of %d bytes", len(raw), d.maxBytes)
 	}
-	if !utf8.Valid(raw) {
-		return nil, reject(ReasonInvalidUTF8, "message is not valid UTF-8")
+	if !validText(raw) {
+		if !utf8.Valid(raw) {
+			return nil, reject(ReasonInvalidUTF8, "message is not valid UTF-8")
+		}
+		return nil, reject(ReasonInvalidJSON, "cannot parse JSON: a string holds a raw control character (RFC 8259 requires it escaped)")
 	}
 	doc, err := d.p.ParseBytes(raw)
 	if err != nil {

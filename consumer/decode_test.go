@@ -3,6 +3,7 @@ package consumer
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/microconv/microconv/sink"
 )
@@ -154,6 +155,85 @@ func FuzzDecode(f *testing.F) {
 		}
 		if ev.TSMillis < minTS || ev.TSMillis >= maxTS {
 			t.Fatalf("accepted out-of-range timestamp %d", ev.TSMillis)
+		}
+	})
+}
+
+// Abusive input shapes: each is rejected with a reason, never a crash.
+func TestDecodeAbuse(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 100000) + `1` + strings.Repeat(`}`, 100000)
+	deepArr := `{"event":"E","userId":"u","timestamp":"2024-01-02T03:04:05Z","properties":{"x":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}`
+	huge := `{"event":"E","userId":"u","timestamp":"2024-01-02T03:04:05Z","properties":{"blob":"` + strings.Repeat("x", 2<<20) + `"}}`
+	f := func(name, raw, reason string) {
+		t.Helper()
+		d := segmentDecoder{maxBytes: 1 << 20}
+		var ev sink.Event
+		_, rj := d.decode([]byte(raw), testSrc, &ev)
+		if rj == nil || rj.Reason != reason {
+			t.Fatalf("%s: got %v, want rejection %s", name, rj, reason)
+		}
+	}
+	f("deeply nested object", deep, ReasonInvalidJSON)
+	d := segmentDecoder{maxBytes: 64 << 20}
+	var ev sink.Event
+	if _, rj := d.decode([]byte(deep), testSrc, &ev); rj == nil || rj.Reason != ReasonInvalidJSON {
+		t.Fatalf("deep nesting under the size limit: got %v, want invalid_json", rj)
+	}
+	if _, rj := d.decode([]byte(deepArr), testSrc, &ev); rj == nil || rj.Reason != ReasonInvalidJSON {
+		t.Fatalf("deeply nested arrays: got %v, want invalid_json", rj)
+	}
+	f("2 MiB message", huge, ReasonTooLarge)
+	f("numbers as strings in timestamp", `{"event":"E","userId":"u","timestamp":"1704164645"}`, ReasonBadTS)
+	f("timestamp as number", `{"event":"E","userId":"u","timestamp":1704164645000}`, ReasonBadTS)
+	f("far future", `{"event":"E","userId":"u","timestamp":"9999-12-31T23:59:59Z"}`, ReasonTSOutOfRange)
+	f("array where the message belongs", `[{"event":"E","userId":"u","timestamp":"2024-01-02T03:04:05Z"}]`, ReasonNotObject)
+	f("context as array", `{"event":"E","userId":"u","timestamp":"2024-01-02T03:04:05Z","context":[]}`, ReasonBadField)
+	f("null event", `{"event":null,"userId":"u","timestamp":"2024-01-02T03:04:05Z"}`, ReasonMissingEvent)
+	f("null everything", `{"event":null,"userId":null,"anonymousId":null,"timestamp":null}`, ReasonMissingEvent)
+	f("NUL bytes", "{\"event\":\"E\x00\",\"userId\":\"u\",\"timestamp\":\"2024-01-02T03:04:05Z\"}", ReasonInvalidJSON)
+}
+
+func TestValidText(t *testing.T) {
+	f := func(raw string, want bool) {
+		t.Helper()
+		if got := validText([]byte(raw)); got != want {
+			t.Fatalf("validText(%q) = %v, want %v", raw, got, want)
+		}
+	}
+	f(`{"a":"b"}`, true)
+	f("{\n\t\"a\" :\r\n \"b\"}", true) // whitespace controls outside strings
+	f("{\"a\":\"b\tc\"}", false)       // a raw tab inside a string
+	f("{\"a\":\"b\\tc\"}", true)       // an escaped one
+	f("{\"a\":\"\\\\\"}\t", true)      // escaped backslash, then whitespace
+	f("{\"a\":\"x\x00\"}", false)      // NUL inside a string
+	f("{\"a\":\"é ü 日本\"}", true)      // UTF-8
+	f("{\"a\":\"\xff\"}", false)       // invalid UTF-8
+	f("{\"long\":\""+strings.Repeat("abcdefgh", 20)+"\x01\"}", false)
+	f("{\"long\":\""+strings.Repeat("abcdefgh", 20)+"\"}", true)
+	f("{\"k\":\"\x7f\"}", true) // DEL is not a control character for JSON
+}
+
+func FuzzValidText(f *testing.F) {
+	f.Add([]byte(`{"a":"b\tc"}`))
+	f.Add([]byte("{\"a\":\"\\\"\x01\"}"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		// Reference: byte by byte.
+		want := utf8.Valid(raw)
+		in, esc := false, false
+		for _, b := range raw {
+			switch {
+			case esc:
+				esc = false
+			case in && b == '\\':
+				esc = true
+			case b == '"':
+				in = !in
+			case in && b < 0x20:
+				want = false
+			}
+		}
+		if got := validText(raw); got != want {
+			t.Fatalf("validText(%q) = %v, want %v", raw, got, want)
 		}
 	})
 }
