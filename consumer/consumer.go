@@ -52,7 +52,8 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// PartitionWatchInterval: how often new partitions are looked for (default 5s).
 	PartitionWatchInterval time.Duration
-	// FetchMaxBytes bounds one fetch response per partition (default 8 MiB);
+	// FetchMaxBytes bounds one fetch response per partition (default 2 MiB:
+	// with many partitions, fetch buffers are most of the memory);
 	// FetchMaxWait is how long a fetch waits for data (default 5s: kafka-go
 	// keeps up to 1s of it as network slack, and shorter waits time out on
 	// idle partitions);
@@ -94,7 +95,7 @@ func (c *Config) setDefaults() {
 		c.PartitionWatchInterval = 5 * time.Second
 	}
 	if c.FetchMaxBytes <= 0 {
-		c.FetchMaxBytes = 8 << 20
+		c.FetchMaxBytes = 2 << 20
 	}
 	c.FetchMaxBytes = max(c.FetchMaxBytes, c.MaxMessageBytes+64<<10)
 	if c.FetchMaxWait <= 0 {

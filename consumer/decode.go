@@ -68,6 +68,69 @@ type segmentDecoder struct {
 	p        fastjson.Parser
 	maxBytes int
 	buf      []byte
+	intern   map[string]string
+}
+
+// maxInterned bounds the strings a decoder keeps for reuse.
+const maxInterned = 8192
+
+// str returns b as a string; low-cardinality values (event names, types,
+// campaigns, devices, countries) are interned, so that a stream of them
+// allocates nothing after the first occurrence.
+func (d *segmentDecoder) str(b []byte, intern bool) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if !intern {
+		return string(b)
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.intern == nil {
+		d.intern = make(map[string]string, 256)
+	}
+	if len(d.intern) < maxInterned {
+		d.intern[s] = s
+	}
+	return s
+}
+
+// fields are the top-level members the decoder reads, found in one pass
+// over the object (the first occurrence of a duplicate key wins, as with
+// fastjson's Get, which the rules use).
+type fields struct {
+	typ, event, name, userID, anonID, timestamp, messageID, context, properties *fastjson.Value
+}
+
+func (f *fields) visit(key []byte, v *fastjson.Value) {
+	var dst **fastjson.Value
+	switch string(key) {
+	case "type":
+		dst = &f.typ
+	case "event":
+		dst = &f.event
+	case "name":
+		dst = &f.name
+	case "userId":
+		dst = &f.userID
+	case "anonymousId":
+		dst = &f.anonID
+	case "timestamp":
+		dst = &f.timestamp
+	case "messageId":
+		dst = &f.messageID
+	case "context":
+		dst = &f.context
+	case "properties":
+		dst = &f.properties
+	default:
+		return
+	}
+	if *dst == nil {
+		*dst = v
+	}
 }
 
 // decode fills ev from raw and returns the parsed document for rule matching,
@@ -89,23 +152,31 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 	if err != nil {
 		return nil, reject(ReasonInvalidJSON, "cannot parse JSON: %s", truncate(strings.TrimPrefix(err.Error(), "cannot parse JSON: "), 200))
 	}
-	if doc.Type() != fastjson.TypeObject {
+	obj, err := doc.Object()
+	if err != nil {
 		return nil, reject(ReasonNotObject, "message is a JSON %s, not an object", doc.Type())
 	}
+	var f fields
+	obj.Visit(f.visit)
 
 	// The objects the normalized fields come from must be objects when present.
-	for _, k := range [...]string{"properties", "context"} {
-		if v := doc.Get(k); v != nil && v.Type() != fastjson.TypeObject && v.Type() != fastjson.TypeNull {
-			return nil, reject(ReasonBadField, "field %q is a JSON %s, want an object", k, v.Type())
+	for _, c := range [...]struct {
+		k string
+		v *fastjson.Value
+	}{{"properties", f.properties}, {"context", f.context}} {
+		if c.v != nil && c.v.Type() != fastjson.TypeObject && c.v.Type() != fastjson.TypeNull {
+			return nil, reject(ReasonBadField, "field %q is a JSON %s, want an object", c.k, c.v.Type())
 		}
 	}
 
-	typ, rj := optString(doc, "type")
+	typ, rj := d.optString(f.typ, "type", true)
 	if rj != nil {
 		return nil, rj
 	}
-	typ = strings.ToLower(typ)
-	name, rj := optString(doc, "event")
+	if hasUpper(typ) {
+		typ = strings.ToLower(typ)
+	}
+	name, rj := d.optString(f.event, "event", true)
 	if rj != nil {
 		return nil, rj
 	}
@@ -121,7 +192,7 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 			return nil, reject(ReasonMissingEvent, "track call without an event name (field \"event\")")
 		}
 	case "page", "screen":
-		n, rj := optString(doc, "name")
+		n, rj := d.optString(f.name, "name", true)
 		if rj != nil {
 			return nil, rj
 		}
@@ -138,12 +209,12 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 		}
 	}
 
-	user, rj := optString(doc, "userId")
+	user, rj := d.optString(f.userID, "userId", false)
 	if rj != nil {
 		return nil, rj
 	}
 	if user == "" {
-		if user, rj = optString(doc, "anonymousId"); rj != nil {
+		if user, rj = d.optString(f.anonID, "anonymousId", false); rj != nil {
 			return nil, rj
 		}
 	}
@@ -151,7 +222,7 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 		return nil, reject(ReasonMissingUserKey, "no user key: fields \"userId\" and \"anonymousId\" are both absent or empty")
 	}
 
-	tsv := doc.Get("timestamp")
+	tsv := f.timestamp
 	if tsv == nil || tsv.Type() == fastjson.TypeNull {
 		return nil, reject(ReasonMissingTS, "no field \"timestamp\"")
 	}
@@ -159,16 +230,15 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 	if err != nil {
 		return nil, reject(ReasonBadTS, "field \"timestamp\" is a JSON %s, want an RFC 3339 string", tsv.Type())
 	}
-	ts, err := time.Parse(time.RFC3339Nano, string(tsb))
-	if err != nil {
+	ms, ok := parseTimestamp(tsb)
+	if !ok {
 		return nil, reject(ReasonBadTS, "cannot parse timestamp %q as RFC 3339", truncate(string(tsb), 64))
 	}
-	ms := ts.UnixMilli()
 	if ms < minTS || ms >= maxTS {
 		return nil, reject(ReasonTSOutOfRange, "timestamp %q is outside [1970-01-01, 2106-01-01)", truncate(string(tsb), 64))
 	}
 
-	id, rj := optString(doc, "messageId")
+	id, rj := d.optString(f.messageID, "messageId", false)
 	if rj != nil {
 		return nil, rj
 	}
@@ -186,46 +256,99 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 		Partition: src.partition,
 		Offset:    src.offset,
 	}
-	ctx := doc.Get("context")
-	props := doc.Get("properties")
-	ev.SessionID = firstText(ctx, props, "session_id")
-	ev.URL = firstText2(ctx, "page", props, "url")
-	ev.Path = firstText2(ctx, "page", props, "path")
-	ev.Referrer = firstText2(ctx, "page", props, "referrer")
-	if camp := getObj(ctx, "campaign"); camp != nil {
-		ev.UTM = sink.UTM{
-			Source:   text(camp.Get("source")),
-			Medium:   text(camp.Get("medium")),
-			Campaign: text(camp.Get("name")),
-			Term:     text(camp.Get("term")),
-			Content:  text(camp.Get("content")),
+	props := f.properties
+	if props != nil && props.Type() != fastjson.TypeObject {
+		props = nil
+	}
+	if ctx := f.context; ctx != nil && ctx.Type() == fastjson.TypeObject {
+		d.context(ctx, ev)
+	}
+	if props != nil {
+		if ev.SessionID == "" {
+			ev.SessionID = d.text(props.Get("session_id"), false)
 		}
-	}
-	if dev := getObj(ctx, "device"); dev != nil {
-		ev.Device = text(dev.Get("type"))
-	}
-	if loc := getObj(ctx, "location"); loc != nil {
-		ev.Country = text(loc.Get("country"))
-	}
-	if props != nil && props.Type() == fastjson.TypeObject {
+		if ev.URL == "" {
+			ev.URL = d.text(props.Get("url"), false)
+		}
+		if ev.Path == "" {
+			ev.Path = d.text(props.Get("path"), false)
+		}
+		if ev.Referrer == "" {
+			ev.Referrer = d.text(props.Get("referrer"), false)
+		}
 		d.buf = props.MarshalTo(d.buf[:0])
 		ev.Properties = string(d.buf)
 	}
 	return doc, nil
 }
 
+// context reads the normalized fields of the context object in one pass.
+func (d *segmentDecoder) context(ctx *fastjson.Value, ev *sink.Event) {
+	o, _ := ctx.Object()
+	var session, page, campaign, device, location *fastjson.Value
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		var dst **fastjson.Value
+		switch string(key) {
+		case "session_id":
+			dst = &session
+		case "page":
+			dst = &page
+		case "campaign":
+			dst = &campaign
+		case "device":
+			dst = &device
+		case "location":
+			dst = &location
+		default:
+			return
+		}
+		if *dst == nil {
+			*dst = v
+		}
+	})
+	ev.SessionID = d.text(session, false)
+	if page != nil && page.Type() == fastjson.TypeObject {
+		ev.URL = d.text(page.Get("url"), false)
+		ev.Path = d.text(page.Get("path"), false)
+		ev.Referrer = d.text(page.Get("referrer"), false)
+	}
+	if campaign != nil && campaign.Type() == fastjson.TypeObject {
+		ev.UTM = sink.UTM{
+			Source:   d.text(campaign.Get("source"), true),
+			Medium:   d.text(campaign.Get("medium"), true),
+			Campaign: d.text(campaign.Get("name"), true),
+			Term:     d.text(campaign.Get("term"), false),
+			Content:  d.text(campaign.Get("content"), false),
+		}
+	}
+	if device != nil && device.Type() == fastjson.TypeObject {
+		ev.Device = d.text(device.Get("type"), true)
+	}
+	if location != nil && location.Type() == fastjson.TypeObject {
+		ev.Country = d.text(location.Get("country"), true)
+	}
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
 // optString reads an optional top-level identifier field: a string, or a
 // number taken as its JSON text; null and absent give "". Anything else is a
 // bad field.
-func optString(doc *fastjson.Value, key string) (string, *Rejection) {
-	v := doc.Get(key)
+func (d *segmentDecoder) optString(v *fastjson.Value, key string, intern bool) (string, *Rejection) {
 	if v == nil {
 		return "", nil
 	}
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		return string(b), nil
+		return d.str(b, intern), nil
 	case fastjson.TypeNumber:
 		return v.String(), nil
 	case fastjson.TypeNull:
@@ -237,50 +360,16 @@ func optString(doc *fastjson.Value, key string) (string, *Rejection) {
 
 // text renders a scalar for a normalized column: strings as they are,
 // numbers and booleans as their JSON text, anything else as "".
-func text(v *fastjson.Value) string {
+func (d *segmentDecoder) text(v *fastjson.Value, intern bool) string {
 	if v == nil {
 		return ""
 	}
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		return string(b)
+		return d.str(b, intern)
 	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
 		return v.String()
-	}
-	return ""
-}
-
-func getObj(v *fastjson.Value, key string) *fastjson.Value {
-	if v == nil {
-		return nil
-	}
-	o := v.Get(key)
-	if o == nil || o.Type() != fastjson.TypeObject {
-		return nil
-	}
-	return o
-}
-
-// firstText returns the first non-empty a.key, b.key.
-func firstText(a, b *fastjson.Value, key string) string {
-	for _, o := range [...]*fastjson.Value{a, b} {
-		if o != nil && o.Type() == fastjson.TypeObject {
-			if s := text(o.Get(key)); s != "" {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
-// firstText2 returns ctx.sub.key if non-empty, else props.key.
-func firstText2(ctx *fastjson.Value, sub string, props *fastjson.Value, key string) string {
-	if s := text(getObj(ctx, sub).Get(key)); s != "" {
-		return s
-	}
-	if props != nil && props.Type() == fastjson.TypeObject {
-		return text(props.Get(key))
 	}
 	return ""
 }

@@ -16,8 +16,14 @@ func (c *Consumer) flushLoop(ctx context.Context) {
 	timer.Stop()
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
+	// A batch of at least quietRows rows is flushed once no message has
+	// arrived for quietFor: at the end of a burst (the partitions are read
+	// to their end) the last rows need not wait BatchMaxWait, while a
+	// steady stream never pauses that long and a trickle stays batched.
+	const quietFor = 50 * time.Millisecond
+	quietRows := min(1000, pl.maxRows)
 	for ctx.Err() == nil {
-		rows, empty, first := pl.state()
+		rows, empty, first, last := pl.state()
 		switch {
 		case pl.inflight != nil:
 			// A batch whose write was interrupted: finish it first.
@@ -29,9 +35,16 @@ func (c *Consumer) flushLoop(ctx context.Context) {
 		case !empty && time.Since(first) >= c.cfg.BatchMaxWait:
 			_ = c.flushCur(ctx, "wait")
 			continue
+		case rows >= quietRows && time.Since(last) >= quietFor:
+			_ = c.flushCur(ctx, "quiet")
+			continue
 		}
 		if !empty {
-			timer.Reset(c.cfg.BatchMaxWait - time.Since(first))
+			next := c.cfg.BatchMaxWait - time.Since(first)
+			if rows >= quietRows {
+				next = min(next, quietFor-time.Since(last))
+			}
+			timer.Reset(next)
 		}
 		select {
 		case <-ctx.Done():

@@ -32,6 +32,7 @@ type pending struct {
 	marks map[tp]mark
 	dlq   []kafka.Message
 	first time.Time // when the first message was added
+	last  time.Time // when the last message was added
 	msgs  int
 }
 
@@ -45,7 +46,7 @@ func (p *pending) reset() {
 	clear(p.dlq)
 	p.dlq = p.dlq[:0]
 	p.msgs = 0
-	p.first = time.Time{}
+	p.first, p.last = time.Time{}, time.Time{}
 }
 
 // pipeline sits between the partition readers and the flush loop. Readers
@@ -120,6 +121,7 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 	}
 	cur.marks[p] = mark{gen: g, next: offset + 1}
 	cur.msgs++
+	cur.last = time.Now()
 	full := cur.batch.Len() >= pl.maxRows
 	pl.mu.Unlock()
 	if wasEmpty || full {
@@ -159,10 +161,10 @@ func (pl *pipeline) swap() *pending {
 }
 
 // state reads cur's size and age for the flush loop.
-func (pl *pipeline) state() (rows int, empty bool, first time.Time) {
+func (pl *pipeline) state() (rows int, empty bool, first, last time.Time) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	return pl.cur.batch.Len(), pl.cur.empty(), pl.cur.first
+	return pl.cur.batch.Len(), pl.cur.empty(), pl.cur.first, pl.cur.last
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/microconv/microconv/rules"
@@ -17,6 +18,11 @@ type worker struct {
 	dec     segmentDecoder
 	metrics *Metrics
 	matches []rules.Match
+
+	// counters caches the conversion counter of each rule of set: a
+	// labelled lookup per match costs more than the rest of the tagging.
+	set      *rules.Set
+	counters map[*rules.Conversion]prometheus.Counter
 
 	// Output of the last process call.
 	hasEvent bool
@@ -58,6 +64,10 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	w.ev.ReceivedMillis = now
 	ev := &w.ev
 	w.matches = set.Match(&rules.Event{Type: ev.Type, Name: ev.Event, Doc: doc}, w.matches[:0])
+	if set != w.set {
+		w.set = set
+		w.counters = make(map[*rules.Conversion]prometheus.Counter, len(set.Conversions))
+	}
 	for _, m := range w.matches {
 		conv := m.Conversion
 		w.convs = append(w.convs, sink.Conversion{
@@ -77,7 +87,12 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 			RulesVersion:   set.Version,
 			ReceivedMillis: now,
 		})
-		w.metrics.Conversions.WithLabelValues(conv.ID, conv.Type).Inc()
+		ctr := w.counters[conv]
+		if ctr == nil {
+			ctr = w.metrics.Conversions.WithLabelValues(conv.ID, conv.Type)
+			w.counters[conv] = ctr
+		}
+		ctr.Inc()
 	}
 }
 

@@ -15,16 +15,15 @@ func scanText(raw []byte) (high, ctl bool) {
 		msb = 0x8080808080808080
 	)
 	var acc, ctlAcc uint64
-	i := 0
-	for ; i+8 <= len(raw); i += 8 {
-		x := binary.LittleEndian.Uint64(raw[i:])
-		acc |= x
+	for len(raw) >= 16 {
+		x, y := binary.LittleEndian.Uint64(raw), binary.LittleEndian.Uint64(raw[8:16])
+		raw = raw[16:]
+		acc |= x | y
 		// A byte b < 0x20 with its top bit clear makes (b - 0x20) borrow
 		// into its own top bit; bytes >= 0x80 are caught by acc instead.
-		ctlAcc |= (x - lo) &^ x
+		ctlAcc |= (x-lo)&^x | (y-lo)&^y
 	}
-	for ; i < len(raw); i++ {
-		b := raw[i]
+	for _, b := range raw {
 		if b >= 0x80 {
 			high = true
 		} else if b < 0x20 {

@@ -22,6 +22,10 @@ type Config struct {
 	// TLSInsecureSkipVerify disables server certificate verification (tests only).
 	TLSInsecureSkipVerify bool
 
+	// Compression of the native protocol: auto (default: lz4, or none when
+	// every server is on this host), lz4, zstd or none.
+	Compression string
+
 	// DialTimeout bounds connecting to the server (default 5s).
 	DialTimeout time.Duration
 	// InsertTimeout bounds one insert attempt; a slower one is retried (default 60s).

@@ -2,7 +2,9 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -53,32 +55,49 @@ func (c *Client) Flush(ctx context.Context, b *Batch) error {
 	}
 }
 
-// flushOnce tries each table not yet written once.
+// flushOnce tries each table not yet written once. The tables are written
+// in parallel, on separate connections: ClickHouse works on each INSERT with
+// one thread, so a flush takes as long as its largest table rather than the
+// sum of all three.
 func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
+	var wg sync.WaitGroup
+	var errs [numTables]error
 	for t := range numTables {
-		if b.done[t] {
+		if b.done[t] || tableRows(b, t) == 0 {
+			b.done[t] = true
 			continue
 		}
-		actx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
-		err := c.insertTable(actx, b, t)
-		cancel()
-		if err != nil {
-			c.metrics.Errors.WithLabelValues(tableNames[t]).Inc()
-			return err
-		}
-		b.done[t] = true
-		var n int
-		switch t {
-		case tableEvents:
-			n = len(b.Events)
-		case tableConversions:
-			n = len(b.Conversions)
-		case tableRejected:
-			n = len(b.Rejected)
-		}
-		c.metrics.Rows.WithLabelValues(tableNames[t]).Add(float64(n))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			actx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
+			defer cancel()
+			if err := c.insertTable(actx, b, t); err != nil {
+				errs[t] = err
+				c.metrics.Errors.WithLabelValues(tableNames[t]).Inc()
+				return
+			}
+			c.metrics.Rows.WithLabelValues(tableNames[t]).Add(float64(tableRows(b, t)))
+		}()
 	}
-	return nil
+	wg.Wait()
+	for t := range numTables {
+		if errs[t] == nil {
+			b.done[t] = true
+		}
+	}
+	return errors.Join(errs[:]...)
+}
+
+func tableRows(b *Batch, t int) int {
+	switch t {
+	case tableEvents:
+		return len(b.Events)
+	case tableConversions:
+		return len(b.Conversions)
+	default:
+		return len(b.Rejected)
+	}
 }
 
 // CountFlush counts a flush by what triggered it (rows, wait, shutdown,

@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "microconv_sink_flushes_total",
-			Help: "Batches flushed, by what triggered the flush (rows, wait, shutdown, rebalance).",
+			Help: "Batches flushed, by what triggered the flush (rows, wait, quiet, shutdown, rebalance, retry).",
 		}, []string{"trigger"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "microconv_sink_errors_total",
@@ -45,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.Rows.WithLabelValues(t)
 		m.Errors.WithLabelValues(t)
 	}
-	for _, t := range []string{"rows", "wait", "shutdown", "rebalance", "retry"} {
+	for _, t := range []string{"rows", "wait", "quiet", "shutdown", "rebalance", "retry"} {
 		m.Flushes.WithLabelValues(t)
 	}
 	if reg != nil {

@@ -257,3 +257,21 @@ func TestFlushKeepsRowsOnCancel(t *testing.T) {
 		t.Fatalf("batch lost its rows: %d events", len(b.Events))
 	}
 }
+
+func TestCompressionChoice(t *testing.T) {
+	f := func(method string, addrs []string, want string) {
+		t.Helper()
+		got := compression(method, addrs).Method.String()
+		if got != want {
+			t.Fatalf("compression(%q, %q) = %s, want %s", method, addrs, got, want)
+		}
+	}
+	f("auto", []string{"127.0.0.1:9000"}, "none")
+	f("auto", []string{"localhost:9000", "[::1]:9000"}, "none")
+	f("auto", []string{"127.0.0.1:9000", "ch-2:9000"}, "lz4")
+	f("auto", []string{"10.0.0.5:9000"}, "lz4")
+	f("", []string{"clickhouse:9000"}, "lz4")
+	f("lz4", []string{"127.0.0.1:9000"}, "lz4")
+	f("none", []string{"ch:9000"}, "none")
+	f("zstd", []string{"ch:9000"}, "zstd")
+}

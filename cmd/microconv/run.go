@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,6 +49,22 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	if path := os.Getenv("MICROCONV_CPU_PROFILE"); path != "" {
+		// A CPU profile of the whole run, written at exit (for `bench`).
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "microconv run: cannot create MICROCONV_CPU_PROFILE: %v\n", err)
+			return 2
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "microconv run: cannot start the CPU profile: %v\n", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	a := &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	a.registerMetrics()
 

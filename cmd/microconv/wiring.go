@@ -24,6 +24,7 @@ func sinkConfig(c config.Config) sink.Config {
 		TLS:                   c.ClickHouseTLS,
 		TLSCAFile:             c.ClickHouseTLSCA,
 		TLSInsecureSkipVerify: c.ClickHouseInsecure,
+		Compression:           c.ClickHouseCompression,
 	}
 }
 

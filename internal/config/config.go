@@ -51,6 +51,10 @@ type Config struct {
 	ClickHouseTLS      bool     `env:"CLICKHOUSE_TLS" envDefault:"false"`
 	ClickHouseTLSCA    string   `env:"CLICKHOUSE_TLS_CA_FILE"`
 	ClickHouseInsecure bool     `env:"CLICKHOUSE_TLS_INSECURE_SKIP_VERIFY" envDefault:"false"`
+	// ClickHouseCompression of the native protocol: auto (lz4, or none when
+	// every server is on this host, where compressing only costs CPU) | lz4 |
+	// zstd | none.
+	ClickHouseCompression string `env:"CLICKHOUSE_COMPRESSION" envDefault:"auto"`
 
 	Rules string `env:"RULES" envDefault:"rules.yaml"`
 	Input string `env:"INPUT" envDefault:"segment"`
@@ -151,6 +155,11 @@ func (c *Config) Validate() error {
 	}
 	if !identRE.MatchString(c.ClickHouseDatabase) {
 		return bad("ClickHouseDatabase", "%q is not a valid database name ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)", c.ClickHouseDatabase)
+	}
+	switch c.ClickHouseCompression {
+	case "auto", "lz4", "zstd", "none":
+	default:
+		return bad("ClickHouseCompression", "%q is not auto, lz4, zstd or none", c.ClickHouseCompression)
 	}
 	if c.Rules == "" {
 		return bad("Rules", "empty path")
