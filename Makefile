@@ -2,7 +2,7 @@
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build demo test vet fuzz bench-views deploy-check clean
+.PHONY: all build demo test vet fuzz bench bench-views deploy-check clean
 
 all: build
 
@@ -23,6 +23,11 @@ test:
 
 vet:
 	$(GO) vet ./...
+
+## bench: end-to-end throughput against ceilings measured in the same run,
+## latency and memory (needs a ClickHouse, started if MICROCONV_TEST_CLICKHOUSE_ADDR is unset)
+bench: build
+	.ci/with-clickhouse sh -c 'MICROCONV_CLICKHOUSE_ADDR=$$MICROCONV_TEST_CLICKHOUSE_ADDR bin/microconv bench'
 
 ## bench-views: time the funnel and lift views over 1M conversions (needs
 ## a ClickHouse: MICROCONV_TEST_CLICKHOUSE_ADDR, or one is started)
