@@ -32,6 +32,8 @@ type Config struct {
 	StartLast bool
 	// DLQTopic receives every rejected message when set.
 	DLQTopic string
+	// Input chooses the message format (default: Segment JSON).
+	Input InputConfig
 	// MaxMessageBytes: larger messages are rejected as too_large (default 1 MiB).
 	MaxMessageBytes int
 	// BatchMaxRows and BatchMaxWait: a batch is flushed when one of its
@@ -120,6 +122,8 @@ type Consumer struct {
 	rules   atomic.Pointer[rules.Set]
 	pipe    *pipeline
 
+	newFormat func() Format
+
 	joined atomic.Bool // a generation is active
 
 	// Rejections are logged as a throttled sample: a flood of bad messages
@@ -139,6 +143,13 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Input.MaxMessageBytes == 0 {
+		cfg.Input.MaxMessageBytes = cfg.MaxMessageBytes
+	}
+	newFormat, err := NewFormat(cfg.Input)
+	if err != nil {
+		return nil, err
+	}
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
@@ -149,6 +160,8 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 		metrics: metrics,
 		dialer:  dialer,
 		rejLog:  newThrottle(10 * time.Second),
+
+		newFormat: newFormat,
 	}
 	c.pipe = newPipeline(cfg.BatchMaxRows)
 	if cfg.DLQTopic != "" {
@@ -351,10 +364,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		return
 	}
 	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
-	w := &worker{
-		dec:     segmentDecoder{maxBytes: c.cfg.MaxMessageBytes},
-		metrics: c.metrics,
-	}
+	w := &worker{format: c.newFormat(), metrics: c.metrics}
 	consumed := c.metrics.Consumed.WithLabelValues(topic)
 	errLog := newThrottle(10 * time.Second)
 	for {

@@ -401,8 +401,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// Decoder turns raw messages into events exactly as the consumer does (for
-// tools such as `rules test`). It is not safe for concurrent use.
+// Decoder turns raw Segment messages into events exactly as the consumer
+// does. It is not safe for concurrent use. Tools that must honour the
+// configured input format use NewFormat instead.
 type Decoder struct {
 	d segmentDecoder
 }
@@ -420,4 +421,13 @@ func (d *Decoder) Decode(raw []byte, topic string, partition int32, offset int64
 		return rules.Event{}, rj
 	}
 	return rules.Event{Type: ev.Type, Name: ev.Event, Doc: doc}, nil
+}
+
+// HashID is the event id given to the index-th event of a message without
+// an id of its own: the same message always gives the same ids.
+func HashID(src Source, index int) string {
+	if index == 0 {
+		return hashID(source{topic: src.Topic, partition: src.Partition, offset: src.Offset})
+	}
+	return hashID(source{topic: src.Topic + "#" + strconv.Itoa(index), partition: src.Partition, offset: src.Offset})
 }

@@ -109,10 +109,8 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 	if wasEmpty {
 		cur.first = time.Now()
 	}
-	if w.hasEvent {
-		cur.batch.Events = append(cur.batch.Events, w.ev)
-		cur.batch.Conversions = append(cur.batch.Conversions, w.convs...)
-	}
+	cur.batch.Events = append(cur.batch.Events, w.evs...)
+	cur.batch.Conversions = append(cur.batch.Conversions, w.convs...)
 	if w.hasRej {
 		cur.batch.Rejected = append(cur.batch.Rejected, w.rej)
 		if w.dlqMsg != nil {

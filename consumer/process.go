@@ -15,7 +15,7 @@ const maxStoredRaw = 64 << 10
 // worker turns one message at a time into rows. Each partition reader has
 // its own worker, so decoding runs in parallel across partitions.
 type worker struct {
-	dec     segmentDecoder
+	format  Format
 	metrics *Metrics
 	matches []rules.Match
 
@@ -25,22 +25,25 @@ type worker struct {
 	counters map[*rules.Conversion]prometheus.Counter
 
 	// Output of the last process call.
-	hasEvent bool
-	ev       sink.Event
-	convs    []sink.Conversion
-	hasRej   bool
-	rej      sink.Rejected
-	dlqMsg   *kafka.Message
+	decoded []Decoded
+	evs     []sink.Event
+	convs   []sink.Conversion
+	hasRej  bool
+	rej     sink.Rejected
+	dlqMsg  *kafka.Message
 }
 
 // process decodes and tags msg with set. now is the receive time (Unix ms).
 func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
-	w.hasEvent, w.hasRej, w.dlqMsg = false, false, nil
+	w.hasRej, w.dlqMsg = false, nil
 	clear(w.convs)
 	w.convs = w.convs[:0]
-	src := source{topic: msg.Topic, partition: int32(msg.Partition), offset: msg.Offset}
+	clear(w.evs)
+	w.evs = w.evs[:0]
+	src := Source{Topic: msg.Topic, Partition: int32(msg.Partition), Offset: msg.Offset}
 
-	doc, rj := w.dec.decode(msg.Value, src, &w.ev)
+	var rj *Rejection
+	w.decoded, rj = w.format.Decode(msg.Value, src, w.decoded)
 	if rj != nil {
 		raw := msg.Value
 		if rj.Reason == ReasonTooLarge && len(raw) > maxStoredRaw {
@@ -60,39 +63,42 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 		w.dlqMsg = dlqMessage(msg, rj)
 		return
 	}
-	w.hasEvent = true
-	w.ev.ReceivedMillis = now
-	ev := &w.ev
-	w.matches = set.Match(&rules.Event{Type: ev.Type, Name: ev.Event, Doc: doc}, w.matches[:0])
 	if set != w.set {
 		w.set = set
 		w.counters = make(map[*rules.Conversion]prometheus.Counter, len(set.Conversions))
 	}
-	for _, m := range w.matches {
-		conv := m.Conversion
-		w.convs = append(w.convs, sink.Conversion{
-			Conversion:     conv.ID,
-			ConversionType: conv.Type,
-			Category:       conv.Category,
-			EventID:        ev.EventID,
-			Event:          ev.Event,
-			UserKey:        ev.UserKey,
-			SessionID:      ev.SessionID,
-			TSMillis:       ev.TSMillis,
-			Value:          m.Value,
-			HasValue:       m.HasValue,
-			UTM:            ev.UTM,
-			Device:         ev.Device,
-			Country:        ev.Country,
-			RulesVersion:   set.Version,
-			ReceivedMillis: now,
-		})
-		ctr := w.counters[conv]
-		if ctr == nil {
-			ctr = w.metrics.Conversions.WithLabelValues(conv.ID, conv.Type)
-			w.counters[conv] = ctr
+	for i := range w.decoded {
+		d := &w.decoded[i]
+		d.Event.ReceivedMillis = now
+		ev := &d.Event
+		w.matches = set.Match(&d.Rule, w.matches[:0])
+		for _, m := range w.matches {
+			conv := m.Conversion
+			w.convs = append(w.convs, sink.Conversion{
+				Conversion:     conv.ID,
+				ConversionType: conv.Type,
+				Category:       conv.Category,
+				EventID:        ev.EventID,
+				Event:          ev.Event,
+				UserKey:        ev.UserKey,
+				SessionID:      ev.SessionID,
+				TSMillis:       ev.TSMillis,
+				Value:          m.Value,
+				HasValue:       m.HasValue,
+				UTM:            ev.UTM,
+				Device:         ev.Device,
+				Country:        ev.Country,
+				RulesVersion:   set.Version,
+				ReceivedMillis: now,
+			})
+			ctr := w.counters[conv]
+			if ctr == nil {
+				ctr = w.metrics.Conversions.WithLabelValues(conv.ID, conv.Type)
+				w.counters[conv] = ctr
+			}
+			ctr.Inc()
 		}
-		ctr.Inc()
+		w.evs = append(w.evs, *ev)
 	}
 }
 

@@ -24,7 +24,7 @@ func BenchmarkProcess(b *testing.B) {
 		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
 		size += len(m.Value)
 	}
-	w := &worker{dec: segmentDecoder{maxBytes: 1 << 20}, metrics: NewMetrics(nil)}
+	w := &worker{format: &segmentFormat{dec: segmentDecoder{maxBytes: 1 << 20}}, metrics: NewMetrics(nil)}
 	b.SetBytes(int64(size / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()

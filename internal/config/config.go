@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -57,7 +58,15 @@ type Config struct {
 	ClickHouseCompression string `env:"CLICKHOUSE_COMPRESSION" envDefault:"auto"`
 
 	Rules string `env:"RULES" envDefault:"rules.yaml"`
-	Input string `env:"INPUT" envDefault:"segment"`
+	Input string `env:"INPUT" envDefault:"segment"` // segment | snowplow | ga4 | mapping
+	// InputMapping: YAML field mapping of a custom shape (INPUT=mapping), or
+	// overrides for the ga4 and snowplow presets.
+	InputMapping string `env:"INPUT_MAPPING"`
+	// SchemaRegistryURL enables Avro (Confluent wire format) via a
+	// Confluent-compatible schema registry; JSON stays the default.
+	SchemaRegistryURL      string `env:"SCHEMA_REGISTRY_URL"`
+	SchemaRegistryUsername string `env:"SCHEMA_REGISTRY_USERNAME"`
+	SchemaRegistryPassword string `env:"SCHEMA_REGISTRY_PASSWORD"` // secret
 
 	// BatchMaxRows: 20,000 rows keeps a batch of Segment events around 20 MB
 	// while making inserts large enough for ClickHouse (it prefers few big ones).
@@ -165,9 +174,23 @@ func (c *Config) Validate() error {
 		return bad("Rules", "empty path")
 	}
 	switch c.Input {
-	case "segment":
+	case "segment", "snowplow", "ga4":
+	case "mapping":
+		if c.InputMapping == "" {
+			return bad("InputMapping", "required when %sINPUT=mapping", Prefix)
+		}
 	default:
-		return bad("Input", "%q is not a known input format (segment)", c.Input)
+		return bad("Input", "%q is not a known input format (segment, snowplow, ga4, mapping)", c.Input)
+	}
+	if c.SchemaRegistryURL != "" {
+		u, err := url.Parse(c.SchemaRegistryURL)
+		if err == nil && u.User != nil {
+			// Not quoted: the URL holds a secret.
+			return bad("SchemaRegistryURL", "put credentials in %sSCHEMA_REGISTRY_USERNAME/_PASSWORD, not in the URL", Prefix)
+		}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("SchemaRegistryURL", "%q is not an http(s) URL", c.SchemaRegistryURL)
+		}
 	}
 	if c.BatchMaxRows < 1 || c.BatchMaxRows > 1_000_000 {
 		return bad("BatchMaxRows", "%d is out of range [1, 1000000]", c.BatchMaxRows)
@@ -252,6 +275,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.ClickHousePassword != "" {
 		c.ClickHousePassword = "****"
+	}
+	if c.SchemaRegistryPassword != "" {
+		c.SchemaRegistryPassword = "****"
 	}
 	return c
 }

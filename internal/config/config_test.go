@@ -63,6 +63,9 @@ func TestBadValueNamesVariable(t *testing.T) {
 	f("MICROCONV_CLICKHOUSE_DATABASE=x;drop", "MICROCONV_CLICKHOUSE_DATABASE")
 	f("MICROCONV_CLICKHOUSE_ADDR=localhost", "MICROCONV_CLICKHOUSE_ADDR")
 	f("MICROCONV_INPUT=xml", "MICROCONV_INPUT")
+	f("MICROCONV_INPUT=mapping", "MICROCONV_INPUT_MAPPING")
+	f("MICROCONV_SCHEMA_REGISTRY_URL=ftp://x", "MICROCONV_SCHEMA_REGISTRY_URL")
+	f("MICROCONV_SCHEMA_REGISTRY_URL=https://user:pw@registry:8081", "MICROCONV_SCHEMA_REGISTRY_URL")
 	f("MICROCONV_DLQ_TOPIC=clickstream", "MICROCONV_DLQ_TOPIC")
 	f("MICROCONV_LOG_LEVEL=loud", "MICROCONV_LOG_LEVEL")
 	f("MICROCONV_LOG_FORMAT=xml", "MICROCONV_LOG_FORMAT")
@@ -76,6 +79,9 @@ func TestSecretsNotInErrors(t *testing.T) {
 	_, err := Load([]string{"MICROCONV_KAFKA_SASL_PASSWORD=" + secret, "MICROCONV_CLICKHOUSE_PASSWORD=" + secret, "MICROCONV_BATCH_MAX_ROWS=x"})
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("error %v", err)
+	}
+	if _, err := Load([]string{"MICROCONV_SCHEMA_REGISTRY_URL=https://u:" + secret + "@registry:8081"}); err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("registry URL with a password: %v", err)
 	}
 	c, err := Load([]string{"MICROCONV_KAFKA_SASL_PASSWORD=" + secret, "MICROCONV_CLICKHOUSE_PASSWORD=" + secret})
 	if err != nil {
