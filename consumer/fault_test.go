@@ -169,3 +169,31 @@ func TestBrokerRestartWithPersistedState(t *testing.T) {
 	}
 	checkSummary(t, e)
 }
+
+// Partition leaders move between brokers while the stream is consumed: the
+// readers follow the new leaders by themselves and nothing is lost.
+func TestLeaderMoves(t *testing.T) {
+	e := setupWith(t, streamOpts, kfake.NumBrokers(3))
+	cfg := e.config("leaders")
+	cfg.BatchMaxRows = 200
+	cfg.LagInterval = -1
+	_, stop := start(t, cfg, &slowWriter{out: e.client, delay: 100 * time.Millisecond}, e.set)
+	moved := 0
+	for round := 0; round < 3; round++ {
+		time.Sleep(400 * time.Millisecond)
+		for p := int32(0); p < streamOpts.Partitions; p++ {
+			leader := e.cluster.LeaderFor(topic, p)
+			next := (leader + 1) % 3
+			if err := e.cluster.MoveTopicPartition(topic, p, next); err != nil {
+				t.Fatalf("cannot move %s/%d to broker %d: %v", topic, p, next, err)
+			}
+			moved++
+		}
+	}
+	kafkatest.WaitCommitted(t, kafkatest.Client(t, e.brokers), "leaders", topic, 2*time.Minute)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d leader moves", moved)
+	checkSummary(t, e)
+}
