@@ -263,6 +263,17 @@ func TestClickHouseTLS(t *testing.T) {
 	if out, err := migrate("MICROCONV_CLICKHOUSE_TLS=true", "MICROCONV_CLICKHOUSE_TLS_CA_FILE="+certs.CAFile); err != nil || !strings.Contains(out, "schema up to date") {
 		t.Fatalf("migrate over TLS: %v\n%s", err, out)
 	}
+	// User and password (the private server's users.xml has user microconv
+	// with password s3cret-test-pw, see .ci/clickhouse), over TLS; a wrong
+	// password is refused without being echoed.
+	if out, err := migrate("MICROCONV_CLICKHOUSE_TLS=true", "MICROCONV_CLICKHOUSE_TLS_CA_FILE="+certs.CAFile,
+		"MICROCONV_CLICKHOUSE_USERNAME=microconv", "MICROCONV_CLICKHOUSE_PASSWORD=s3cret-test-pw", "MICROCONV_CLICKHOUSE_DATABASE=with_password"); err != nil || !strings.Contains(out, "schema up to date") {
+		t.Fatalf("migrate with user and password: %v\n%s", err, out)
+	}
+	if out, err := migrate("MICROCONV_CLICKHOUSE_TLS=true", "MICROCONV_CLICKHOUSE_TLS_CA_FILE="+certs.CAFile,
+		"MICROCONV_CLICKHOUSE_USERNAME=microconv", "MICROCONV_CLICKHOUSE_PASSWORD=wrong-Pw-777"); err == nil || strings.Contains(out, "wrong-Pw-777") {
+		t.Fatalf("migrate with a wrong password: %v\n%s", err, out)
+	}
 	if out, err := migrate("MICROCONV_CLICKHOUSE_TLS=true", "MICROCONV_CLICKHOUSE_TLS_CA_FILE="+other.CAFile); err == nil || !strings.Contains(out, "certificate") {
 		t.Fatalf("migrate trusting another CA: %v\n%s", err, out)
 	}
