@@ -63,34 +63,55 @@ func Produce(t testing.TB, cl *kgo.Client, topic string, recs []Record) {
 	}
 }
 
-// EndOffsets returns the high watermark of every partition of topic.
+// EndOffsets returns the high watermark of every partition of topic. A
+// failed request is retried for a while: fault tests inject errors into
+// every client of the broker, this one included.
 func EndOffsets(t testing.TB, cl *kgo.Client, topic string) map[int32]int64 {
 	t.Helper()
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		var out map[int32]int64
+		if out, err = endOffsets(cl, topic); err == nil {
+			return out
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatal(err)
+	return nil
+}
+
+func endOffsets(cl *kgo.Client, topic string) (map[int32]int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
-		t.Fatalf("cannot list end offsets of %s: %v", topic, err)
+		return nil, fmt.Errorf("cannot list end offsets of %s: %w", topic, err)
 	}
 	out := map[int32]int64{}
+	var perr error
 	ends.Each(func(o kadm.ListedOffset) {
 		if o.Err != nil {
-			t.Fatalf("cannot list end offset of %s/%d: %v", o.Topic, o.Partition, o.Err)
+			perr = fmt.Errorf("cannot list end offset of %s/%d: %w", o.Topic, o.Partition, o.Err)
 		}
 		out[o.Partition] = o.Offset
 	})
-	return out
+	return out, perr
 }
 
 // Committed returns the group's committed offset of every partition of
 // topic that has one.
 func Committed(t testing.TB, cl *kgo.Client, group, topic string) map[int32]int64 {
 	t.Helper()
-	out, err := committed(cl, group, topic)
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		var out map[int32]int64
+		if out, err = committed(cl, group, topic); err == nil {
+			return out
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	return out
+	t.Fatal(err)
+	return nil
 }
 
 func committed(cl *kgo.Client, group, topic string) (map[int32]int64, error) {
