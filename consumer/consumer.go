@@ -327,6 +327,15 @@ func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Gene
 	c.log.Info().Int32("generation", kgen.ID).Str("trigger", trigger).Msg("generation ended, its rows written and committed")
 }
 
+// A message that a format cannot decode yet (Rejection.Retry) is decoded
+// again after a backoff that doubles from decodeRetryMin to decodeRetryMax:
+// soon enough to catch up quickly when the schema registry is back, rarely
+// enough not to hammer it while it is down.
+const (
+	decodeRetryMin = 250 * time.Millisecond
+	decodeRetryMax = 5 * time.Second
+)
+
 // fetchPartition reads one partition from the assigned offset and hands each
 // message to the pipeline; it blocks (and so stops fetching) while the
 // pipeline is full.
@@ -366,7 +375,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
 	w := &worker{format: c.newFormat(), metrics: c.metrics}
 	consumed := c.metrics.Consumed.WithLabelValues(topic)
-	errLog := newThrottle(10 * time.Second)
+	errLog, retryLog := newThrottle(10*time.Second), newThrottle(10*time.Second)
 	for {
 		msg, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -385,6 +394,19 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		}
 		consumed.Inc()
 		w.process(&msg, c.rules.Load(), time.Now().UnixMilli())
+		for backoff := decodeRetryMin; w.retry; backoff = min(2*backoff, decodeRetryMax) {
+			// Not the message's fault (schema registry unreachable): keep the
+			// partition on this message, neither rejected nor committed.
+			if retryLog.allow() {
+				log.Warn().Str("error", w.retryErr).Int64("offset", msg.Offset).Dur("backoff", backoff).Msg("cannot decode the message yet, retrying")
+			}
+			select {
+			case <-ctx.Done():
+				return // not marked, so not committed: read again later
+			case <-time.After(backoff):
+			}
+			w.process(&msg, c.rules.Load(), time.Now().UnixMilli())
+		}
 		if w.hasRej {
 			c.logRejection(&w.rej)
 		}

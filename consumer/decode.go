@@ -29,16 +29,23 @@ const (
 	ReasonMissingTS      = "missing_timestamp"
 	ReasonBadTS          = "bad_timestamp"
 	ReasonTSOutOfRange   = "timestamp_out_of_range"
+	ReasonUnknownSchema  = "unknown_schema" // Avro: the schema registry has no schema with the message's id
+	ReasonInvalidAvro    = "invalid_avro"   // Avro: the datum does not decode with its schema, or the schema is unusable
 )
 
 // Reasons lists every rejection reason (for metrics initialisation and docs).
 var Reasons = []string{ReasonEmpty, ReasonTooLarge, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonNotObject,
-	ReasonBadField, ReasonMissingEvent, ReasonMissingUserKey, ReasonMissingTS, ReasonBadTS, ReasonTSOutOfRange}
+	ReasonBadField, ReasonMissingEvent, ReasonMissingUserKey, ReasonMissingTS, ReasonBadTS, ReasonTSOutOfRange,
+	ReasonUnknownSchema, ReasonInvalidAvro}
 
 // Rejection says why a message cannot become an event.
 type Rejection struct {
-	Reason string // one of the Reason* codes
+	Reason string // one of the Reason* codes; "" when Retry is set
 	Detail string // what exactly was wrong, quoting the input
+	// Retry: the message cannot be decoded now for a reason that is not its
+	// own (the schema registry is unreachable). It is not rejected: the
+	// partition backs off and decodes the same message again.
+	Retry bool
 }
 
 func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }

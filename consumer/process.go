@@ -31,11 +31,16 @@ type worker struct {
 	hasRej  bool
 	rej     sink.Rejected
 	dlqMsg  *kafka.Message
+	// retry: the format could not decode the message for a reason that is
+	// not the message's (Rejection.Retry); nothing was produced and the
+	// caller must process the same message again later. retryErr says why.
+	retry    bool
+	retryErr string
 }
 
 // process decodes and tags msg with set. now is the receive time (Unix ms).
 func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
-	w.hasRej, w.dlqMsg = false, nil
+	w.hasRej, w.dlqMsg, w.retry, w.retryErr = false, nil, false, ""
 	clear(w.convs)
 	w.convs = w.convs[:0]
 	clear(w.evs)
@@ -44,6 +49,10 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 
 	var rj *Rejection
 	w.decoded, rj = w.format.Decode(msg.Value, src, w.decoded)
+	if rj != nil && rj.Retry {
+		w.retry, w.retryErr = true, rj.Detail
+		return
+	}
 	if rj != nil {
 		raw := msg.Value
 		if rj.Reason == ReasonTooLarge && len(raw) > maxStoredRaw {

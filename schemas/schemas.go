@@ -22,3 +22,10 @@ var SegmentEventJSONSchema []byte
 //
 //go:embed rules.schema.json
 var RulesJSONSchema []byte
+
+// MappingJSONSchema is the JSON Schema (draft 2020-12) of an input mapping
+// file (MICROCONV_INPUT_MAPPING), for editors and for the consumer, which
+// validates the file against it at start-up.
+//
+//go:embed mapping.schema.json
+var MappingJSONSchema []byte

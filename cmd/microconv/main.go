@@ -37,7 +37,7 @@ Usage:
   microconv run                 consume Kafka, tag conversions, write to ClickHouse
   microconv migrate             create/update tables and views (idempotent)
   microconv rules check PATH    validate a rule file or directory
-  microconv rules test PATH --events FILE [--expect FILE] [--json]
+  microconv rules test PATH --events FILE [--expect FILE] [--json] [--input NAME] [--mapping FILE]
                                 what each sample event tags (and why not)
   microconv gen [flags]         seeded synthetic clickstream + ground truth ("microconv gen -h")
   microconv demo                embedded Kafka + gen + consumer + ClickHouse, then a report

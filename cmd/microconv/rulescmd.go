@@ -21,7 +21,7 @@ import (
 )
 
 const rulesUsage = `usage: microconv rules check PATH
-       microconv rules test PATH --events FILE [--expect FILE] [--json]`
+       microconv rules test PATH --events FILE [--expect FILE] [--json] [--input NAME] [--mapping FILE]`
 
 func cmdRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {

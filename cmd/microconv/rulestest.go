@@ -17,17 +17,18 @@ import (
 
 	"github.com/microconv/microconv/consumer"
 	"github.com/microconv/microconv/rules"
-	"github.com/microconv/microconv/sink"
 )
 
-const rulesTestUsage = "usage: microconv rules test PATH --events FILE [--expect FILE] [--json]"
+const rulesTestUsage = "usage: microconv rules test PATH --events FILE [--expect FILE] [--json] [--input NAME] [--mapping FILE]"
 
 // rulesTestFlags are the arguments of `microconv rules test`.
 type rulesTestFlags struct {
-	path   string // rule file or directory
-	events string // NDJSON of Segment messages
-	expect string // YAML expectations; "" for none
-	json   bool
+	path    string // rule file or directory
+	events  string // NDJSON of input messages
+	expect  string // YAML expectations; "" for none
+	json    bool
+	input   string // input format (MICROCONV_INPUT)
+	mapping string // mapping file (MICROCONV_INPUT_MAPPING)
 }
 
 // parseRulesTestFlags reads PATH and the flags, which may come before or
@@ -36,9 +37,11 @@ func parseRulesTestFlags(args []string, stderr io.Writer) (rulesTestFlags, error
 	var f rulesTestFlags
 	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.events, "events", "", "Segment messages to test, one JSON object per line (`FILE`; required)")
-	fs.StringVar(&f.expect, "expect", "", "YAML `FILE` mapping messageId or \"line N\" to the conversion ids the event must tag")
+	fs.StringVar(&f.events, "events", "", "messages to test, one JSON object per line, in the input format (`FILE`; required)")
+	fs.StringVar(&f.expect, "expect", "", "YAML `FILE` mapping messageId (event id), \"line N\" or \"line N event M\" to the conversion ids the event must tag")
 	fs.BoolVar(&f.json, "json", false, "print a JSON array, one object per event, instead of text")
+	fs.StringVar(&f.input, "input", os.Getenv("MICROCONV_INPUT"), "input format of the messages: segment, ga4, mapping … (`NAME`; overrides MICROCONV_INPUT; default segment)")
+	fs.StringVar(&f.mapping, "mapping", os.Getenv("MICROCONV_INPUT_MAPPING"), "input mapping `FILE` for --input mapping, or overrides of a preset (overrides MICROCONV_INPUT_MAPPING)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, rulesTestUsage+"\n\nRun sample events through rule files and show what each one tags, as the consumer would.\n\n")
 		fs.PrintDefaults()
@@ -72,10 +75,13 @@ func parseRulesTestFlags(args []string, stderr io.Writer) (rulesTestFlags, error
 	return f, nil
 }
 
-// testResult is what one line of the events file gave; it is also the JSON
-// printed by --json.
+// testResult is what one event of the events file gave (or one line, when
+// rejected); it is also the JSON printed by --json.
 type testResult struct {
-	Line        int            `json:"line"`
+	Line int `json:"line"`
+	// Index is the event's position in its message (0-based; 0 for
+	// formats with one event per message).
+	Index       int            `json:"index"`
 	MessageID   string         `json:"message_id"`
 	Type        string         `json:"type"`
 	Event       string         `json:"event"`
@@ -83,6 +89,17 @@ type testResult struct {
 	Conversions []testMatch    `json:"conversions"`
 	Rejected    *testRejection `json:"rejected,omitempty"`
 	Nearest     *testNearest   `json:"nearest,omitempty"`
+
+	of int // events of the line
+}
+
+// label names the event in output and messages: "line 4", or "line 4
+// event 2/3" for the second of three events of a line (1-based).
+func (r *testResult) label() string {
+	if r.of > 1 {
+		return fmt.Sprintf("line %d event %d/%d", r.Line, r.Index+1, r.of)
+	}
+	return "line " + strconv.Itoa(r.Line)
 }
 
 type testMatch struct {
@@ -117,6 +134,11 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "microconv rules test: %v\n", err) // after the usage
 		return 2
 	}
+	newFormat, err := consumer.NewFormat(consumer.InputConfig{Name: f.input, MappingFile: f.mapping, MaxMessageBytes: 1 << 20})
+	if err != nil {
+		fmt.Fprintf(stderr, "microconv rules test: %v\n", err)
+		return 2
+	}
 	set, err := rules.Load(f.path)
 	if err != nil {
 		printRuleErrors(stderr, err)
@@ -127,7 +149,12 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "microconv rules test: --events: %v\n", err)
 		return 2
 	}
-	results := runTestEvents(set, data)
+	segment := f.input == "" || f.input == "segment"
+	results := runTestEvents(set, newFormat(), segment, data)
+	idLabel := "messageId"
+	if !segment {
+		idLabel = "event_id"
+	}
 
 	var exps []expectation
 	if f.expect != "" {
@@ -155,7 +182,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		}
 		report = stderr // stdout holds JSON only
 	} else {
-		writeTestText(stdout, set, results)
+		writeTestText(stdout, set, results, idLabel)
 	}
 	if f.expect == "" {
 		return 0
@@ -173,13 +200,15 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 }
 
 // runTestEvents decodes every line of an NDJSON file as the consumer would
-// (topic "rules-test", partition 0, offset = line number) and matches it.
-// Blank lines and lines starting with # or // are skipped.
-func runTestEvents(set *rules.Set, data []byte) []*testResult {
-	dec := consumer.NewDecoder(1 << 20)
+// (topic "rules-test", partition 0, offset = line number) and matches each
+// of its events. Blank lines and lines starting with # or // are skipped.
+// segment says the format is Segment's, whose messageId names a rejected
+// message too.
+func runTestEvents(set *rules.Set, format consumer.Format, segment bool, data []byte) []*testResult {
 	var p fastjson.Parser
 	var results []*testResult
 	var matches []rules.Match
+	var decoded []consumer.Decoded
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		n := i + 1
 		line = bytes.TrimSuffix(line, []byte("\r"))
@@ -187,39 +216,46 @@ func runTestEvents(set *rules.Set, data []byte) []*testResult {
 		if len(trimmed) == 0 || trimmed[0] == '#' || bytes.HasPrefix(trimmed, []byte("//")) {
 			continue
 		}
-		r := &testResult{Line: n, Conversions: []testMatch{}}
-		results = append(results, r)
-		var sev sink.Event
-		ev, err := dec.Decode(line, "rules-test", 0, int64(n), &sev)
-		if err != nil {
-			var rj *consumer.Rejection
-			if !errors.As(err, &rj) {
-				rj = &consumer.Rejection{Reason: "error", Detail: err.Error()}
-			}
+		src := consumer.Source{Topic: "rules-test", Partition: 0, Offset: int64(n)}
+		var rj *consumer.Rejection
+		decoded, rj = format.Decode(line, src, decoded)
+		if rj != nil {
+			r := &testResult{Line: n, Conversions: []testMatch{}, of: 1}
+			results = append(results, r)
 			r.Rejected = &testRejection{Reason: rj.Reason, Detail: rj.Detail}
-			if doc, err := p.ParseBytes(line); err == nil { // for expectations keyed by messageId
-				r.MessageID = testMessageID(doc)
+			if segment {
+				if doc, err := p.ParseBytes(line); err == nil { // for expectations keyed by messageId
+					r.MessageID = testMessageID(doc)
+				}
 			}
 			continue
 		}
-		r.MessageID = testMessageID(ev.Doc)
-		r.Type, r.Event, r.UserKey = sev.Type, sev.Event, sev.UserKey
-		matches = set.Match(&ev, matches[:0])
-		for _, m := range matches {
-			tm := testMatch{ID: m.Conversion.ID, Type: m.Conversion.Type, Category: m.Conversion.Category}
-			if m.HasValue {
-				if math.IsInf(m.Value, 0) {
-					tm.inf = strconv.FormatFloat(m.Value, 'g', -1, 64)
-				} else {
-					v := m.Value
-					tm.Value = &v
-				}
+		for k := range decoded {
+			d := &decoded[k]
+			r := &testResult{Line: n, Index: k, Conversions: []testMatch{}, of: len(decoded)}
+			results = append(results, r)
+			// The id the message gives; "" when derived from the position.
+			if id := d.Event.EventID; id != consumer.HashID(src, k) {
+				r.MessageID = id
 			}
-			r.Conversions = append(r.Conversions, tm)
-		}
-		if len(matches) == 0 {
-			if x, ok := set.Nearest(&ev); ok {
-				r.Nearest = &testNearest{ID: x.Conversion.ID, File: x.Conversion.File, Line: x.Conversion.Line, Failed: x.Failed}
+			r.Type, r.Event, r.UserKey = d.Event.Type, d.Event.Event, d.Event.UserKey
+			matches = set.Match(&d.Rule, matches[:0])
+			for _, m := range matches {
+				tm := testMatch{ID: m.Conversion.ID, Type: m.Conversion.Type, Category: m.Conversion.Category}
+				if m.HasValue {
+					if math.IsInf(m.Value, 0) {
+						tm.inf = strconv.FormatFloat(m.Value, 'g', -1, 64)
+					} else {
+						v := m.Value
+						tm.Value = &v
+					}
+				}
+				r.Conversions = append(r.Conversions, tm)
+			}
+			if len(matches) == 0 {
+				if x, ok := set.Nearest(&d.Rule); ok {
+					r.Nearest = &testNearest{ID: x.Conversion.ID, File: x.Conversion.File, Line: x.Conversion.Line, Failed: x.Failed}
+				}
 			}
 		}
 	}
@@ -250,13 +286,17 @@ func testMessageID(doc *fastjson.Value) string {
 //	line 5  page "Pricing"  user a-9
 //	  ✗ no conversion. Nearest: pricing_page_viewed (rules.yaml:14): where[0] … failed: value is "/prices"
 //	line 6  rejected: missing_user_key: no user key: …
+//	line 7 event 2/3  track "add_to_cart"  user u-1  event_id m-1#1
 //	4 events: 2 tagged, 1 untagged, 1 rejected; conversions: add_to_cart 1, purchase 1
-func writeTestText(w io.Writer, set *rules.Set, results []*testResult) {
+//
+// idLabel names the event id: messageId for Segment, event_id otherwise.
+func writeTestText(w io.Writer, set *rules.Set, results []*testResult, idLabel string) {
 	var b strings.Builder
 	tagged, untagged, rejected := 0, 0, 0
 	counts := make(map[string]int)
 	for _, r := range results {
-		fmt.Fprintf(&b, "line %d  ", r.Line)
+		b.WriteString(r.label())
+		b.WriteString("  ")
 		if r.Rejected != nil {
 			rejected++
 			fmt.Fprintf(&b, "rejected: %s: %s\n", r.Rejected.Reason, r.Rejected.Detail)
@@ -264,7 +304,7 @@ func writeTestText(w io.Writer, set *rules.Set, results []*testResult) {
 		}
 		fmt.Fprintf(&b, "%s %s  user %s", r.Type, strconv.Quote(r.Event), testPlain(r.UserKey))
 		if r.MessageID != "" {
-			fmt.Fprintf(&b, "  messageId %s", testPlain(r.MessageID))
+			fmt.Fprintf(&b, "  %s %s", idLabel, testPlain(r.MessageID))
 		}
 		b.WriteByte('\n')
 		if len(r.Conversions) == 0 {

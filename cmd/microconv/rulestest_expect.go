@@ -17,7 +17,7 @@ import (
 )
 
 // expectation is one entry of an --expect file: what the events it names
-// (by messageId or "line N") must give.
+// (by messageId or event id, "line N" or "line N event M") must give.
 type expectation struct {
 	key      string
 	results  []*testResult // the events the key names
@@ -26,12 +26,13 @@ type expectation struct {
 	ids      []string      // else: exactly these conversions, in the order written
 }
 
-var lineKeyRe = regexp.MustCompile(`^line ([0-9]+)$`)
+var lineKeyRe = regexp.MustCompile(`^line ([0-9]+)(?: event ([0-9]+))?$`)
 
 // parseExpect reads an expect file: a YAML mapping from an event key (the
-// message's messageId, or "line N") to the list of conversion ids the event
-// must tag ([] for none), or to `rejected`, `rejected: REASON` (a string)
-// or {rejected: REASON}. Every key must name an event of the events file
+// message's messageId or the event id a message gives; "line N" for every
+// event of line N; "line N event M" for the M-th, 1-based) to the list of
+// conversion ids the event must tag ([] for none), or to `rejected`,
+// `rejected: REASON` (a string) or {rejected: REASON}. Every key must name an event of the events file
 // and every id a conversion. It returns every problem as file:line:col: msg.
 func parseExpect(name string, data []byte, eventsName string, set *rules.Set, results []*testResult) ([]expectation, []string) {
 	var errs []string
@@ -62,15 +63,15 @@ func parseExpect(name string, data []byte, eventsName string, set *rules.Set, re
 		return nil, errs
 	}
 
-	byLine := make(map[int]*testResult, len(results))
+	byLine := make(map[int][]*testResult, len(results))
 	byID := make(map[string][]*testResult)
 	for _, r := range results {
-		byLine[r.Line] = r
+		byLine[r.Line] = append(byLine[r.Line], r)
 		if r.MessageID != "" {
 			byID[r.MessageID] = append(byID[r.MessageID], r)
 		}
 	}
-	keyOf := make(map[int]string) // event line → the key that names it
+	keyOf := make(map[*testResult]string) // event → the key that names it
 	var exps []expectation
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -81,12 +82,20 @@ func parseExpect(name string, data []byte, eventsName string, set *rules.Set, re
 		e := expectation{key: k.Value}
 		if m := lineKeyRe.FindStringSubmatch(k.Value); m != nil {
 			n, _ := strconv.Atoi(m[1])
-			if r := byLine[n]; r != nil {
-				e.results = []*testResult{r}
-			} else {
+			rs := byLine[n]
+			if len(rs) == 0 {
 				errorf(k, "unknown key %q: line %d of %s holds no event", k.Value, n, eventsName)
 				continue
 			}
+			if m[2] != "" {
+				ev, _ := strconv.Atoi(m[2])
+				if ev < 1 || ev > len(rs) || rs[0].Rejected != nil {
+					errorf(k, "unknown key %q: line %d of %s holds %d event(s)", k.Value, n, eventsName, len(rs))
+					continue
+				}
+				rs = rs[ev-1 : ev]
+			}
+			e.results = rs
 		} else if rs := byID[k.Value]; len(rs) > 0 {
 			e.results = rs
 		} else {
@@ -95,8 +104,8 @@ func parseExpect(name string, data []byte, eventsName string, set *rules.Set, re
 		}
 		dup := false
 		for _, r := range e.results {
-			if prev, ok := keyOf[r.Line]; ok {
-				errorf(k, "key %q names line %d, which key %q already names", k.Value, r.Line, prev)
+			if prev, ok := keyOf[r]; ok {
+				errorf(k, "key %q names %s, which key %q already names", k.Value, r.label(), prev)
 				dup = true
 				break
 			}
@@ -105,7 +114,7 @@ func parseExpect(name string, data []byte, eventsName string, set *rules.Set, re
 			continue
 		}
 		for _, r := range e.results {
-			keyOf[r.Line] = k.Value
+			keyOf[r] = k.Value
 		}
 		if !parseExpectValue(v, &e, set, errorf) {
 			continue
@@ -208,14 +217,19 @@ func checkExpectations(exps []expectation, results []*testResult) (mismatches []
 			checks = append(checks, check{&exps[i], r})
 		}
 	}
-	slices.SortFunc(checks, func(a, b check) int { return a.r.Line - b.r.Line })
+	slices.SortFunc(checks, func(a, b check) int {
+		if a.r.Line != b.r.Line {
+			return a.r.Line - b.r.Line
+		}
+		return a.r.Index - b.r.Index
+	})
 	for _, c := range checks {
 		if diff := expectDiff(c.e, c.r); diff != "" {
 			id := ""
 			if c.r.MessageID != "" {
 				id = " (" + c.r.MessageID + ")"
 			}
-			mismatches = append(mismatches, fmt.Sprintf("line %d%s: %s", c.r.Line, id, diff))
+			mismatches = append(mismatches, fmt.Sprintf("%s%s: %s", c.r.label(), id, diff))
 		}
 	}
 	return mismatches, len(checks)

@@ -115,10 +115,10 @@ func TestRulesTestJSON(t *testing.T) {
 		t.Fatalf("rules test --json gave %d objects, want 6:\n%s", len(got), out)
 	}
 	for i, want := range []string{
-		`{"line":2,"message_id":"m-17","type":"track","event":"Product Added","user_key":"u1","conversions":[{"id":"add_to_cart","type":"micro","category":"process","value":19.99},{"id":"any_product_event","type":"micro","category":"engagement"}]}`,
-		`{"line":3,"message_id":"","type":"track","event":"Order Completed","user_key":"u2","conversions":[{"id":"purchase","type":"macro","category":"","value":99.5}]}`,
-		`{"line":5,"message_id":"m-18","type":"page","event":"Pricing","user_key":"a-9","conversions":[],"nearest":{"id":"pricing_page_viewed","file":` + jsonString(rulesPath) + `,"line":10,"failed":"where[0] context.page.path prefix \"/pricing\" failed: value is \"/prices\""}}`,
-		`{"line":7,"message_id":"m-19","type":"","event":"","user_key":"","conversions":[],"rejected":{"reason":"missing_user_key","detail":"no user key: fields \"userId\" and \"anonymousId\" are both absent or empty"}}`,
+		`{"line":2,"index":0,"message_id":"m-17","type":"track","event":"Product Added","user_key":"u1","conversions":[{"id":"add_to_cart","type":"micro","category":"process","value":19.99},{"id":"any_product_event","type":"micro","category":"engagement"}]}`,
+		`{"line":3,"index":0,"message_id":"","type":"track","event":"Order Completed","user_key":"u2","conversions":[{"id":"purchase","type":"macro","category":"","value":99.5}]}`,
+		`{"line":5,"index":0,"message_id":"m-18","type":"page","event":"Pricing","user_key":"a-9","conversions":[],"nearest":{"id":"pricing_page_viewed","file":` + jsonString(rulesPath) + `,"line":10,"failed":"where[0] context.page.path prefix \"/pricing\" failed: value is \"/prices\""}}`,
+		`{"line":7,"index":0,"message_id":"m-19","type":"","event":"","user_key":"","conversions":[],"rejected":{"reason":"missing_user_key","detail":"no user key: fields \"userId\" and \"anonymousId\" are both absent or empty"}}`,
 	} {
 		line, _ := json.Marshal(got[i])
 		var w map[string]any

@@ -76,6 +76,12 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	a.setRules(set)
+	// The input format (a mapping file, a registry URL) fails now, not after
+	// ClickHouse is reachable.
+	if _, err := consumer.NewFormat(consumerConfig(cfg).Input); err != nil {
+		fmt.Fprintf(stderr, "microconv run: %v\n", err)
+		return 1
+	}
 	log.Info().Str("version", buildVersion()).Str("rules", cfg.Rules).Str("rules_version", set.Version).
 		Int("conversions", len(set.Conversions)).Int("funnels", len(set.Funnels)).
 		Strs("brokers", cfg.KafkaBrokers).Strs("topics", cfg.KafkaTopics).Str("group", cfg.KafkaGroup).

@@ -44,11 +44,18 @@ func kafkaConfig(c config.Config) consumer.KafkaConfig {
 
 func consumerConfig(c config.Config) consumer.Config {
 	return consumer.Config{
-		Kafka:            kafkaConfig(c),
-		Topics:           c.KafkaTopics,
-		Group:            c.KafkaGroup,
-		StartLast:        c.KafkaStart == "last",
-		DLQTopic:         c.DLQTopic,
+		Kafka:     kafkaConfig(c),
+		Topics:    c.KafkaTopics,
+		Group:     c.KafkaGroup,
+		StartLast: c.KafkaStart == "last",
+		DLQTopic:  c.DLQTopic,
+		Input: consumer.InputConfig{
+			Name:                   c.Input,
+			MappingFile:            c.InputMapping,
+			SchemaRegistryURL:      c.SchemaRegistryURL,
+			SchemaRegistryUsername: c.SchemaRegistryUsername,
+			SchemaRegistryPassword: c.SchemaRegistryPassword,
+		},
 		MaxMessageBytes:  c.MaxMessageBytes,
 		BatchMaxRows:     c.BatchMaxRows,
 		BatchMaxWait:     c.BatchMaxWait,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -97,6 +98,15 @@ func Load(environ []string) (Config, error) {
 	if err := env.ParseWithOptions(&c, opts); err != nil {
 		return c, explain(err)
 	}
+	// env treats an empty variable as unset; for the HTTP address, set and
+	// empty (or "off") means no HTTP endpoint at all.
+	vars := opts.Environment
+	if vars == nil {
+		vars = env.ToMap(os.Environ())
+	}
+	if v, ok := vars[Prefix+"HTTP_ADDR"]; ok && (v == "" || v == "off") {
+		c.HTTPAddr = ""
+	}
 	return c, c.Validate()
 }
 
@@ -174,7 +184,11 @@ func (c *Config) Validate() error {
 		return bad("Rules", "empty path")
 	}
 	switch c.Input {
-	case "segment", "snowplow", "ga4":
+	case "segment", "snowplow":
+		if c.InputMapping != "" {
+			return bad("InputMapping", "a mapping applies to %sINPUT=mapping or ga4, not %q", Prefix, c.Input)
+		}
+	case "ga4":
 	case "mapping":
 		if c.InputMapping == "" {
 			return bad("InputMapping", "required when %sINPUT=mapping", Prefix)

@@ -24,6 +24,18 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestHTTPAddrOff(t *testing.T) {
+	for _, v := range []string{"MICROCONV_HTTP_ADDR=", "MICROCONV_HTTP_ADDR=off"} {
+		c, err := Load([]string{v})
+		if err != nil || c.HTTPAddr != "" {
+			t.Fatalf("Load(%q) = %q, %v; want no HTTP address", v, c.HTTPAddr, err)
+		}
+	}
+	if c, _ := Load([]string{}); c.HTTPAddr != ":9464" {
+		t.Fatalf("default HTTP address %q", c.HTTPAddr)
+	}
+}
+
 func TestParsesLists(t *testing.T) {
 	c, err := Load([]string{"MICROCONV_KAFKA_BROKERS=a:1,b:2", "MICROCONV_KAFKA_TOPICS=t1,t2", "MICROCONV_BATCH_MAX_WAIT=250ms", "MICROCONV_KAFKA_TLS=true"})
 	if err != nil {
@@ -64,6 +76,10 @@ func TestBadValueNamesVariable(t *testing.T) {
 	f("MICROCONV_CLICKHOUSE_ADDR=localhost", "MICROCONV_CLICKHOUSE_ADDR")
 	f("MICROCONV_INPUT=xml", "MICROCONV_INPUT")
 	f("MICROCONV_INPUT=mapping", "MICROCONV_INPUT_MAPPING")
+	_, err := Load([]string{"MICROCONV_INPUT=segment", "MICROCONV_INPUT_MAPPING=m.yaml"})
+	if err == nil || !strings.Contains(err.Error(), "MICROCONV_INPUT_MAPPING") {
+		t.Fatalf("a mapping with INPUT=segment: %v", err)
+	}
 	f("MICROCONV_SCHEMA_REGISTRY_URL=ftp://x", "MICROCONV_SCHEMA_REGISTRY_URL")
 	f("MICROCONV_SCHEMA_REGISTRY_URL=https://user:pw@registry:8081", "MICROCONV_SCHEMA_REGISTRY_URL")
 	f("MICROCONV_DLQ_TOPIC=clickstream", "MICROCONV_DLQ_TOPIC")
