@@ -283,7 +283,7 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 		if ev.Referrer == "" {
 			ev.Referrer = d.text(props.Get("referrer"), false)
 		}
-		d.buf = props.MarshalTo(d.buf[:0])
+		d.buf = appendJSON(d.buf[:0], props)
 		ev.Properties = string(d.buf)
 	}
 	return doc, nil

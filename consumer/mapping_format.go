@@ -270,7 +270,7 @@ func (f *mappingFormat) event(ev mappingEvent, src Source, out *sink.Event) *Rej
 			if v.Type() != fastjson.TypeObject {
 				return reject(ReasonBadField, "%sfield \"properties\": path %q holds a JSON %s, want an object", ev.label(), p.text, v.Type())
 			}
-			f.buf = v.MarshalTo(f.buf[:0])
+			f.buf = appendJSON(f.buf[:0], v)
 			props = string(f.buf)
 			break
 		}

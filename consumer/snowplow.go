@@ -709,7 +709,7 @@ func (f *snowplowFormat) normalize(v *spValues, src Source, ev *sink.Event) *Rej
 	ev.Device = f.device(v)
 	switch {
 	case v.unstruct != nil:
-		f.buf = v.unstruct.MarshalTo(f.buf[:0])
+		f.buf = appendJSON(f.buf[:0], v.unstruct)
 		ev.Properties = string(f.buf)
 	case legacy == "struct":
 		a := &f.arena
@@ -722,7 +722,7 @@ func (f *snowplowFormat) normalize(v *spValues, src Source, ev *sink.Event) *Rej
 				o.Set(c.k, c.v)
 			}
 		}
-		f.buf = o.MarshalTo(f.buf[:0])
+		f.buf = appendJSON(f.buf[:0], o)
 		ev.Properties = string(f.buf)
 	}
 	return nil
