@@ -18,9 +18,9 @@ package consumer
 //   - event_id: params.event_id as it is (send one per event to make
 //     re-sends recognisable); else the message's event_id or message_id
 //     (or an event_id of the element itself) — one taken from the message
-//     gets "#<index>" appended; else a hash of topic/partition/offset and
-//     the index. Either way an upstream re-send of the same message (same
-//     ids inside) gives the same event ids, and its events count once.
+//     gets "#<index>" appended; else a hash of the event's content (user,
+//     time as sent, the element's JSON). Either way an upstream re-send of
+//     the same events gives the same event ids, and they count once.
 //   - type: page_view is a page, screen_view a screen, everything else a
 //     track; the event name stays GA4's (page_view), so rules can say
 //     `type: page` for Segment and GA4 alike, or `event: page_view`.

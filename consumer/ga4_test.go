@@ -37,13 +37,13 @@ func TestGA4Decode(t *testing.T) {
 	}
 	base := sink.Event{UserKey: "u-1", Device: "mobile", Country: "DE", Topic: "clicks", Partition: 3, Offset: 42}
 	want := []sink.Event{base, base, base}
-	want[0].EventID, want[0].Type, want[0].Event, want[0].TSMillis, want[0].SessionID = HashID(mapSrc, 0), "track", "add_to_cart", 1709000000000, "s1"
+	want[0].EventID, want[0].Type, want[0].Event, want[0].TSMillis, want[0].SessionID = got[0].Event.EventID, "track", "add_to_cart", 1709000000000, "s1"
 	want[0].UTM = sink.UTM{Source: "google", Medium: "cpc", Campaign: "spring", Term: "shoes", Content: "ad-1"}
 	want[0].Properties = `{"currency":"USD","value":30.5,"session_id":"s1","items":[{"item_id":"sku-1"}],"source":"google","medium":"cpc","campaign":"spring","term":"shoes","content":"ad-1"}`
 	want[1].EventID, want[1].Type, want[1].Event, want[1].TSMillis, want[1].SessionID = "E-2", "page", "page_view", 1709000000123, "1709000000"
 	want[1].URL, want[1].Path, want[1].Referrer = "https://shop.example/pricing?x=1", "/pricing", "https://google.com/"
 	want[1].Properties = `{"event_id":"E-2","ga_session_id":1709000000,"page_location":"https://shop.example/pricing?x=1","page_referrer":"https://google.com/"}`
-	want[2].EventID, want[2].Type, want[2].Event, want[2].TSMillis = HashID(mapSrc, 2), "track", "purchase", 1709000000000
+	want[2].EventID, want[2].Type, want[2].Event, want[2].TSMillis = got[2].Event.EventID, "track", "purchase", 1709000000000
 	want[2].Properties = `{"transaction_id":"T-1","value":30.5}`
 	if len(got) != 3 {
 		t.Fatalf("got %d events, want 3", len(got))
@@ -119,7 +119,17 @@ func TestGA4IDs(t *testing.T) {
 	eq(ids(`{`+ev+`,"message_id":"M","events":[{"name":"a"},{"name":"b"}]}`, mapSrc), "M#0", "M#1")
 	eq(ids(`{`+ev+`,"message_id":7,"events":[{"name":"a"}]}`, mapSrc), "7#0")
 	eq(ids(`{`+ev+`,"message_id":"M","events":[{"name":"a","event_id":"elem"}]}`, mapSrc), "elem") // an id of the event itself
-	eq(ids(`{`+ev+`,"events":[{"name":"a"},{"name":"b"}]}`, mapSrc), HashID(mapSrc, 0), HashID(mapSrc, 1))
+	// Without any id: a hash of the event's content, the same wherever the
+	// message is read, different for different events.
+	plain := ids(`{`+ev+`,"events":[{"name":"a"},{"name":"b"}]}`, mapSrc)
+	if len(plain) != 2 || plain[0] == plain[1] || plain[0] == HashID(mapSrc, 0) {
+		t.Fatalf("ids without ids: %q", plain)
+	}
+	eq(ids(`{`+ev+`,"events":[{"name":"a"},{"name":"b"}]}`, other), plain...)
+	eq(ids(`{`+ev+`,"events":[{"name":"b"}]}`, other), plain[1]) // the same event in another grouping
+	if x := ids(`{"client_id":"c","timestamp_micros":1709000000000001,"events":[{"name":"a"}]}`, mapSrc); x[0] == plain[0] {
+		t.Fatalf("events a microsecond apart share id %q", x[0])
+	}
 	// An upstream re-send (same bytes, another offset) with ids inside: the same ids.
 	eq(ids(`{`+ev+`,"message_id":"M","events":[{"name":"a"},{"name":"b"}]}`, other), "M#0", "M#1")
 	eq(ids(`{`+ev+`,"events":[{"name":"a","params":{"event_id":"x1"}}]}`, other), "x1")

@@ -1,6 +1,8 @@
 package consumer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -330,6 +332,13 @@ func (f *mappingFormat) event(ev mappingEvent, src Source, out *sink.Event) *Rej
 		return rj
 	}
 	switch {
+	case id == "" && ev.elem != nil:
+		// An event of a multi-event message (GA4) without any id: its
+		// content names it — the user, the time as sent and the element
+		// itself — so a re-send of the same event counts once, wherever it
+		// lands (GA4 requests carry no message id; a retried request
+		// carries the same events).
+		id = contentID(user, f.tsText(tsv), ev.elem, &f.idBuf)
 	case id == "":
 		id = HashID(src, ev.index)
 	case ev.elem != nil && idp != nil && ev.elem.Get(idp.segs[0]) == nil:
@@ -420,4 +429,34 @@ func urlPath(u string) string {
 		u = u[:i]
 	}
 	return u
+}
+
+// contentID is a deterministic id from an event's user, time and JSON.
+func contentID(user string, ts []byte, elem *fastjson.Value, buf *[]byte) string {
+	b := append((*buf)[:0], user...)
+	b = append(b, 0)
+	b = append(b, ts...)
+	b = append(b, 0)
+	b = appendJSON(b, elem)
+	*buf = b
+	sum := sha256.Sum256(b)
+	return "c" + hex.EncodeToString(sum[:16])
+}
+
+// DerivedID reports whether id was made by microconv for the index-th event
+// of the message at src (a hash of its position, or of its content) rather
+// than given by the message.
+func DerivedID(id string, src Source, index int) bool {
+	if id == HashID(src, index) {
+		return true
+	}
+	if len(id) != 33 || id[0] != 'c' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -74,7 +74,7 @@ func decodeShape(t *testing.T, shape inputShape, msgs []shapeMessage, partitions
 				ds.users[mt.Conversion.ID][e.UserKey] = true
 				ds.ids[mt.Conversion.ID][e.EventID] = true
 			}
-			if e.EventID == consumer.HashID(src, k) {
+			if consumer.DerivedID(e.EventID, src, k) {
 				ds.derived++
 				continue
 			}

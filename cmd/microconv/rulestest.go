@@ -234,8 +234,8 @@ func runTestEvents(set *rules.Set, format consumer.Format, segment bool, data []
 			d := &decoded[k]
 			r := &testResult{Line: n, Index: k, Conversions: []testMatch{}, of: len(decoded)}
 			results = append(results, r)
-			// The id the message gives; "" when derived from the position.
-			if id := d.Event.EventID; id != consumer.HashID(src, k) {
+			// The id the message gives; "" when microconv derived it.
+			if id := d.Event.EventID; !consumer.DerivedID(id, src, k) {
 				r.MessageID = id
 			}
 			r.Type, r.Event, r.UserKey = d.Event.Type, d.Event.Event, d.Event.UserKey
