@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/microconv/microconv/internal/yamljson"
 	"github.com/microconv/microconv/schemas"
 )
 
@@ -89,7 +89,16 @@ func parseMapping(name string, data []byte, preset string) (*mapping, error) {
 		return nil, ml.err()
 	}
 	root := doc.Content[0]
-	inst := ml.toJSON(root, "")
+	// Aliases expand: a small file could stand for an exponential tree.
+	yd := yamljson.New(maxMappingNodes)
+	inst := yd.Convert(root, "")
+	ml.pos, ml.keys = yd.Values, yd.Keys
+	if yd.Truncated != nil {
+		ml.errorf(yd.Truncated, "more than %d values (aliases expanded); a mapping needs a few dozen", maxMappingNodes)
+	}
+	for _, d := range yd.Dups {
+		ml.errorf(d.Key, "key %q appears twice (first at line %d)", d.Key.Value, d.First.Line)
+	}
 	if len(ml.errs) > 0 {
 		return nil, ml.err()
 	}
@@ -164,9 +173,6 @@ type mappingLoader struct {
 	pos  map[string]*yaml.Node // the node of each value
 	keys map[string]*yaml.Node // the key node of each mapping member
 	errs []mappingErr
-	// nodes counts the values toJSON made: aliases expand, so a small file
-	// could otherwise make an exponential tree.
-	nodes int
 }
 
 // maxMappingNodes bounds the values of a mapping file, aliases expanded.
@@ -208,64 +214,6 @@ func (ml *mappingLoader) err() error {
 		}
 	}
 	return e
-}
-
-// toJSON converts a YAML node into what encoding/json would decode from the
-// same data (numbers as json.Number), recording positions under ptr.
-// Duplicate keys are errors.
-func (ml *mappingLoader) toJSON(n *yaml.Node, ptr string) any {
-	if ml.nodes++; ml.nodes > maxMappingNodes {
-		if ml.nodes == maxMappingNodes+1 {
-			ml.errorf(n, "more than %d values (aliases expanded); a mapping needs a few dozen", maxMappingNodes)
-		}
-		return nil
-	}
-	ml.pos[ptr] = n
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			child := ptr + "/" + strings.ReplaceAll(strings.ReplaceAll(k.Value, "~", "~0"), "/", "~1")
-			if prev, dup := ml.keys[child]; dup {
-				ml.errorf(k, "key %q appears twice (first at line %d)", k.Value, prev.Line)
-				continue
-			}
-			ml.keys[child] = k
-			m[k.Value] = ml.toJSON(v, child)
-		}
-		return m
-	case yaml.SequenceNode:
-		a := make([]any, len(n.Content))
-		for i, item := range n.Content {
-			a[i] = ml.toJSON(item, ptr+"/"+strconv.Itoa(i))
-		}
-		return a
-	case yaml.AliasNode:
-		if n.Alias != nil {
-			return ml.toJSON(n.Alias, ptr)
-		}
-		return nil
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return nil
-	case "!!bool":
-		var b bool
-		if n.Decode(&b) == nil {
-			return b
-		}
-	case "!!int", "!!float":
-		var f float64
-		if n.Decode(&f) == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-			var i int64
-			if n.ShortTag() == "!!int" && n.Decode(&i) == nil {
-				return json.Number(strconv.FormatInt(i, 10))
-			}
-			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
-		}
-	}
-	return n.Value
 }
 
 // fieldKeys are the keys a field's {…} form allows, for error messages.

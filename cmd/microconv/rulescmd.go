@@ -2,13 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/microconv/microconv/internal/yamljson"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/schemas"
 )
@@ -126,8 +124,8 @@ func validateRuleSchema(f rules.File) rules.ErrorList {
 	if len(doc.Content) == 0 {
 		return nil // an empty file
 	}
-	pos := &yamlPositions{values: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
-	inst := pos.toJSON(doc.Content[0], "")
+	pos := yamljson.New(0)
+	inst := pos.Convert(doc.Content[0], "")
 	err = sch.Validate(inst)
 	var verr *jsonschema.ValidationError
 	if err == nil || !errors.As(err, &verr) {
@@ -159,27 +157,27 @@ func validateRuleSchema(f rules.File) rules.ErrorList {
 			}
 			return
 		}
-		ptr := jsonPointer(e.InstanceLocation)
+		ptr := yamljson.Pointer(e.InstanceLocation)
 		switch k := e.ErrorKind.(type) {
 		case *kind.AdditionalProperties:
 			for _, p := range k.Properties {
-				child := ptr + "/" + escapePointer(p)
-				add(pos.keys[child], child, fmt.Sprintf("unknown key %q", p))
+				child := ptr + "/" + yamljson.EscapePointer(p)
+				add(pos.Keys[child], child, fmt.Sprintf("unknown key %q", p))
 			}
 		case *kind.FalseSchema:
-			add(pos.keys[ptr], ptr, notAllowed(e.InstanceLocation))
+			add(pos.Keys[ptr], ptr, notAllowed(e.InstanceLocation))
 		case *kind.Pattern:
 			msg := fmt.Sprintf("%q does not match pattern %s", k.Got, k.Want)
 			if strings.HasSuffix(ptr, "/window") { // the pattern is unreadable
 				msg = fmt.Sprintf("invalid window %q; expected a positive duration such as 30m, 24h, 7d or 1d12h", k.Got)
 			}
-			add(pos.values[ptr], ptr, msg)
+			add(pos.Values[ptr], ptr, msg)
 		default:
 			msg := "invalid"
 			if out := e.BasicOutput(); out.Error != nil {
 				msg = out.Error.String()
 			}
-			add(pos.values[ptr], ptr, msg)
+			add(pos.Values[ptr], ptr, msg)
 		}
 	}
 	walk(verr)
@@ -211,73 +209,4 @@ func notAllowed(loc []string) string {
 		return fmt.Sprintf("key %q is not allowed here; use at most one of event, event_in, event_regex", key)
 	}
 	return fmt.Sprintf("key %q is not allowed here", key)
-}
-
-// yamlPositions records, by JSON pointer, the YAML node of each value and
-// of each mapping key.
-type yamlPositions struct {
-	values, keys map[string]*yaml.Node
-}
-
-// toJSON converts a YAML node into what encoding/json would decode from the
-// same data (numbers as json.Number), recording positions under ptr.
-// Scalars keep their YAML type: an unquoted 5 is a number, "5" a string;
-// timestamps and other tags are strings as written.
-func (p *yamlPositions) toJSON(n *yaml.Node, ptr string) any {
-	p.values[ptr] = n
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			child := ptr + "/" + escapePointer(k.Value)
-			p.keys[child] = k
-			m[k.Value] = p.toJSON(v, child)
-		}
-		return m
-	case yaml.SequenceNode:
-		a := make([]any, len(n.Content))
-		for i, item := range n.Content {
-			a[i] = p.toJSON(item, ptr+"/"+strconv.Itoa(i))
-		}
-		return a
-	case yaml.AliasNode:
-		if n.Alias != nil {
-			return p.toJSON(n.Alias, ptr)
-		}
-		return nil
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return nil
-	case "!!bool":
-		var b bool
-		if n.Decode(&b) == nil {
-			return b
-		}
-	case "!!int", "!!float":
-		var f float64
-		if n.Decode(&f) == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-			var i int64
-			if n.ShortTag() == "!!int" && n.Decode(&i) == nil {
-				return json.Number(strconv.FormatInt(i, 10))
-			}
-			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
-		}
-	}
-	return n.Value
-}
-
-func jsonPointer(loc []string) string {
-	var b strings.Builder
-	for _, tok := range loc {
-		b.WriteByte('/')
-		b.WriteString(escapePointer(tok))
-	}
-	return b.String()
-}
-
-// escapePointer escapes a JSON pointer token (RFC 6901).
-func escapePointer(tok string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 }
