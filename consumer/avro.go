@@ -581,31 +581,4 @@ func avroAppendDecimal(out, b []byte, scale int) []byte {
 
 // avroAppendString appends b as a JSON string. Bytes are copied as they
 // are; the JSON format checks UTF-8 afterwards.
-func avroAppendString(out, b []byte) []byte {
-	const hex = "0123456789abcdef"
-	out = append(out, '"')
-	start := 0
-	for i, c := range b {
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		out = append(out, b[start:i]...)
-		switch c {
-		case '"':
-			out = append(out, '\\', '"')
-		case '\\':
-			out = append(out, '\\', '\\')
-		case '\n':
-			out = append(out, '\\', 'n')
-		case '\r':
-			out = append(out, '\\', 'r')
-		case '\t':
-			out = append(out, '\\', 't')
-		default:
-			out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	out = append(out, b[start:]...)
-	return append(out, '"')
-}
+func avroAppendString(out, b []byte) []byte { return appendQuoted(out, b, false) }

@@ -102,7 +102,11 @@ const hexDigits = "0123456789abcdef"
 
 // appendJSONString quotes s as a JSON string (RFC 8259): ", \ and control
 // characters escaped; invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst, s []byte) []byte {
+func appendJSONString(dst, s []byte) []byte { return appendQuoted(dst, s, true) }
+
+// appendQuoted quotes s as a JSON string; invalid UTF-8 is replaced by
+// U+FFFD when fixUTF8, else copied as it is (for a later check to reject).
+func appendQuoted(dst, s []byte, fixUTF8 bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -112,6 +116,10 @@ func appendJSONString(dst, s []byte) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
+			if !fixUTF8 {
+				i++
+				continue
+			}
 			r, size := utf8.DecodeRune(s[i:])
 			if r == utf8.RuneError && size == 1 {
 				dst = append(dst, s[start:i]...)
