@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,20 +58,7 @@ func loadMappingFile(path, preset string) (*mapping, error) {
 
 // mappingSchema is the compiled JSON Schema of mapping files.
 var mappingSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.MappingJSONSchema))
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse the mapping JSON Schema: %w", err)
-	}
-	const url = "mapping.schema.json"
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("cannot load the mapping JSON Schema: %w", err)
-	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("cannot compile the mapping JSON Schema: %w", err)
-	}
-	return sch, nil
+	return yamljson.CompileSchema("mapping.schema.json", schemas.MappingJSONSchema, "the mapping JSON Schema")
 })
 
 // parseMapping validates data (YAML) against the mapping JSON Schema and

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -92,20 +91,7 @@ func printRuleErrors(w io.Writer, err error) {
 
 // rulesSchema is the compiled JSON Schema of rule files.
 var rulesSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.RulesJSONSchema))
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse the rule file JSON Schema: %w", err)
-	}
-	const url = "rules.schema.json"
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("cannot load the rule file JSON Schema: %w", err)
-	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("cannot compile the rule file JSON Schema: %w", err)
-	}
-	return sch, nil
+	return yamljson.CompileSchema("rules.schema.json", schemas.RulesJSONSchema, "the rule file JSON Schema")
 })
 
 // validateRuleSchema validates one rule file (YAML read as JSON) against the

@@ -5,11 +5,14 @@
 package yamljson
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -111,4 +114,22 @@ func Pointer(loc []string) string {
 // EscapePointer escapes a JSON pointer token (RFC 6901).
 func EscapePointer(tok string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
+}
+
+// CompileSchema compiles an embedded JSON Schema document; what names it in
+// errors ("the rule file JSON Schema").
+func CompileSchema(name string, data []byte, what string) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse %s: %w", what, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(name, doc); err != nil {
+		return nil, fmt.Errorf("cannot load %s: %w", what, err)
+	}
+	sch, err := c.Compile(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot compile %s: %w", what, err)
+	}
+	return sch, nil
 }
