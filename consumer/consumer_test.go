@@ -370,3 +370,34 @@ func createTopic(ctx context.Context, brokers []string, name string) error {
 	defer conn.Close()
 	return conn.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: 1, ReplicationFactor: 1})
 }
+
+// consumeAll produces recs to a fresh cluster's topic, prepares a fresh
+// database with set in force, and runs a consumer until every partition is
+// committed; it returns the database.
+func consumeAll(t *testing.T, partitions int32, recs []kafkatest.Record, set *rules.Set) string {
+	t.Helper()
+	addr := chtest.Addr(t)
+	db := chtest.Database(t)
+	_, brokers := kafkatest.NewCluster(t, partitions, topic)
+	cl := kafkatest.Client(t, brokers)
+	kafkatest.Produce(t, cl, topic, recs)
+	ctx := context.Background()
+	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db}, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	if err := client.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{brokers: brokers, db: db, client: client, set: set}
+	_, stop := start(t, e.config("all"), client, set)
+	kafkatest.WaitCommitted(t, cl, "all", topic, time.Minute)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}

@@ -1,19 +1,15 @@
 package consumer
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/microconv/microconv/internal/chtest"
 	"github.com/microconv/microconv/internal/kafkatest"
 	"github.com/microconv/microconv/rules"
-	"github.com/microconv/microconv/sink"
 )
 
 // Conformance with ClickHouse's own windowFunnel test reference
@@ -165,8 +161,7 @@ func windowFunnelTables() []wfTable {
 }
 
 func TestWindowFunnelConformance(t *testing.T) {
-	addr := chtest.Addr(t)
-	db := chtest.Database(t)
+	chtest.Addr(t)
 	tables := windowFunnelTables()
 
 	// Rules: one conversion per distinct condition, one funnel per query.
@@ -200,7 +195,6 @@ func TestWindowFunnelConformance(t *testing.T) {
 
 	// Events: each table row is a track call named after its table.
 	base := time.Date(2018, 1, 1, 1, 1, 0, 0, time.UTC)
-	_, brokers := kafkatest.NewCluster(t, 2, topic)
 	var recs []kafkatest.Record
 	n := 0
 	for _, tb := range tables {
@@ -227,27 +221,7 @@ func TestWindowFunnelConformance(t *testing.T) {
 			recs = append(recs, kafkatest.Record{Partition: int32(n % 2), Value: msg})
 		}
 	}
-	cl := kafkatest.Client(t, brokers)
-	kafkatest.Produce(t, cl, topic, recs)
-
-	ctx := context.Background()
-	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db}, zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := client.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{brokers: brokers, db: db, client: client, set: set}
-	_, stop := start(t, e.config("wf"), client, set)
-	kafkatest.WaitCommitted(t, cl, "wf", topic, time.Minute)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	db := consumeAll(t, 2, recs, set)
 
 	conn := chtest.Conn(t)
 	cases := 0
