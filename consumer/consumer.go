@@ -64,8 +64,14 @@ type Config struct {
 	FetchMaxWait  time.Duration
 	QueueCapacity int
 	// LagInterval is how often the lag metrics are refreshed (default 5s;
-	// negative disables them).
+	// negative disables them, and the stall watch below).
 	LagInterval time.Duration
+	// StallRebalanceAfter: when partitions owned by other members lag
+	// without any commit for this long while this member's own partitions
+	// progress, this member rejoins the group to force a rebalance, which
+	// drops members that died without leaving (default 3 × SessionTimeout,
+	// at least 30s; negative disables).
+	StallRebalanceAfter time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -109,6 +115,9 @@ func (c *Config) setDefaults() {
 	if c.LagInterval == 0 {
 		c.LagInterval = 5 * time.Second
 	}
+	if c.StallRebalanceAfter == 0 {
+		c.StallRebalanceAfter = max(3*c.SessionTimeout, 30*time.Second)
+	}
 }
 
 // Consumer reads the group's partitions and writes rows through a Writer.
@@ -125,6 +134,10 @@ type Consumer struct {
 	newFormat func() Format
 
 	joined atomic.Bool // a generation is active
+	// assigned is this member's partitions in the current generation (nil
+	// outside one); rejoin asks runGeneration to end it (stall watch).
+	assigned atomic.Pointer[map[tp]bool]
+	rejoin   chan struct{}
 
 	// Rejections are logged as a throttled sample: a flood of bad messages
 	// must not flood the log (they are all in rejected_events and counted).
@@ -160,6 +173,7 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 		metrics: metrics,
 		dialer:  dialer,
 		rejLog:  newThrottle(10 * time.Second),
+		rejoin:  make(chan struct{}, 1),
 
 		newFormat: newFormat,
 	}
@@ -292,6 +306,17 @@ func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Gene
 		n += len(parts)
 	}
 	c.metrics.Assigned.Set(float64(n))
+	mine := make(map[tp]bool, n)
+	for topic, parts := range kgen.Assignments {
+		for _, pa := range parts {
+			mine[tp{topic: topic, partition: int32(pa.ID)}] = true
+		}
+	}
+	c.assigned.Store(&mine)
+	select { // a request of the previous generation is void
+	case <-c.rejoin:
+	default:
+	}
 	c.joined.Store(true)
 	c.log.Info().Int32("generation", kgen.ID).Str("member", kgen.MemberID).Int("partitions", n).Msg("joined generation")
 
@@ -306,7 +331,12 @@ func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Gene
 			}()
 		}
 	}
-	<-gctx.Done()
+	select {
+	case <-gctx.Done():
+	case <-c.rejoin:
+		c.metrics.ForcedRebalances.Inc()
+		c.log.Warn().Int32("generation", kgen.ID).Msg("partitions of other members make no progress: rejoining the group to force a rebalance")
+	}
 	cancel()
 	wg.Wait()
 
@@ -318,6 +348,7 @@ func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Gene
 	err := c.requestFlush(fctx, trigger)
 	fcancel()
 	g.live.Store(false)
+	c.assigned.Store(nil)
 	c.joined.Store(false)
 	c.metrics.Assigned.Set(0)
 	if err != nil {

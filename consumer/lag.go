@@ -191,6 +191,10 @@ func (c *Consumer) lagLoop(ctx context.Context) {
 		return
 	}
 	errLog := newThrottle(time.Minute)
+	var watch *stallWatch
+	if c.cfg.StallRebalanceAfter > 0 {
+		watch = newStallWatch(c.cfg.StallRebalanceAfter)
+	}
 	t := time.NewTicker(c.cfg.LagInterval)
 	defer t.Stop()
 	for {
@@ -210,6 +214,20 @@ func (c *Consumer) lagLoop(ctx context.Context) {
 			p := itoa(int32(l.Partition))
 			c.metrics.LagMessages.WithLabelValues(l.Topic, p).Set(float64(l.Lag))
 			c.metrics.LagSeconds.WithLabelValues(l.Topic, p).Set(l.LagSeconds)
+		}
+		if watch != nil && err == nil {
+			var mine map[tp]bool
+			if m := c.assigned.Load(); m != nil {
+				mine = *m
+			}
+			if stuck := watch.observe(time.Now(), lags, mine); len(stuck) > 0 {
+				c.log.Warn().Int("partitions", len(stuck)).Str("first", stuck[0].topic+"/"+itoa(stuck[0].partition)).
+					Dur("idle_for", c.cfg.StallRebalanceAfter).Msg("partitions owned by other members lag without commits")
+				select {
+				case c.rejoin <- struct{}{}:
+				default:
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -17,6 +17,8 @@ type Metrics struct {
 	LagMessages  *prometheus.GaugeVec // by topic, partition
 	LagSeconds   *prometheus.GaugeVec // by topic, partition
 	LagErrors    prometheus.Counter
+	// ForcedRebalances counts rejoins asked by the stall watch.
+	ForcedRebalances prometheus.Counter
 }
 
 // NewMetrics registers the consumer metrics on reg (nil: not registered).
@@ -74,13 +76,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "microconv_consumer_lag_errors_total",
 			Help: "Failed lag measurements.",
 		}),
+		ForcedRebalances: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microconv_consumer_forced_rebalances_total",
+			Help: "Rejoins of the group because partitions of other members made no progress (a member that died without leaving).",
+		}),
 	}
 	for _, r := range Reasons {
 		m.Rejected.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.Consumed, m.Rejected, m.Conversions, m.Commits, m.CommitErrors, m.Generations,
-			m.Assigned, m.DLQMessages, m.DLQErrors, m.PipelineRows, m.LagMessages, m.LagSeconds, m.LagErrors)
+			m.Assigned, m.DLQMessages, m.DLQErrors, m.PipelineRows, m.LagMessages, m.LagSeconds, m.LagErrors, m.ForcedRebalances)
 	}
 	return m
 }
