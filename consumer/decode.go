@@ -11,7 +11,6 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
 
@@ -406,28 +405,6 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-// Decoder turns raw Segment messages into events exactly as the consumer
-// does. It is not safe for concurrent use. Tools that must honour the
-// configured input format use NewFormat instead.
-type Decoder struct {
-	d segmentDecoder
-}
-
-// NewDecoder returns a Segment decoder; messages larger than maxBytes are
-// rejected (0: no limit).
-func NewDecoder(maxBytes int) *Decoder { return &Decoder{d: segmentDecoder{maxBytes: maxBytes}} }
-
-// Decode fills ev from raw, as read from topic/partition/offset, and returns
-// what the rules see of it (its Doc is valid until the next call), or the
-// *Rejection that says why the message would be rejected.
-func (d *Decoder) Decode(raw []byte, topic string, partition int32, offset int64, ev *sink.Event) (rules.Event, error) {
-	doc, rj := d.d.decode(raw, source{topic: topic, partition: partition, offset: offset}, ev)
-	if rj != nil {
-		return rules.Event{}, rj
-	}
-	return rules.Event{Type: ev.Type, Name: ev.Event, Doc: doc}, nil
 }
 
 // HashID is the event id given to the index-th event of a message without

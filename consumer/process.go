@@ -38,6 +38,32 @@ type worker struct {
 	retryErr string
 }
 
+// Processor decodes and tags messages exactly as the consumer's partition
+// workers do, on the caller's goroutine: tools use it to measure or replay
+// that work alone. It is not safe for concurrent use.
+type Processor struct{ w worker }
+
+// NewProcessor returns a Processor for the input format cfg.
+func NewProcessor(cfg InputConfig) (*Processor, error) {
+	newFormat, err := NewFormat(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Processor{w: worker{format: newFormat(), metrics: NewMetrics(nil)}}, nil
+}
+
+// Process appends the rows of msg, tagged with set and received at now
+// (Unix ms), to b. A message the format must retry (a schema registry that
+// cannot be reached) adds nothing.
+func (p *Processor) Process(msg *kafka.Message, set *rules.Set, now int64, b *sink.Batch) {
+	p.w.process(msg, set, now)
+	b.Events = append(b.Events, p.w.evs...)
+	b.Conversions = append(b.Conversions, p.w.convs...)
+	if p.w.hasRej {
+		b.Rejected = append(b.Rejected, p.w.rej)
+	}
+}
+
 // process decodes and tags msg with set. now is the receive time (Unix ms).
 func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	w.hasRej, w.dlqMsg, w.retry, w.retryErr = false, nil, false, ""

@@ -30,7 +30,7 @@ type RuleSet struct {
 // on the rules, and re-creates a view only when its SQL changed (a new
 // microconv). It is idempotent: a second run changes nothing.
 func (c *Client) Migrate(ctx context.Context) error {
-	if _, err := c.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+c.db); err != nil {
+	if err := c.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+c.db); err != nil {
 		return err
 	}
 	tables, err := c.renderDir("clickhouse/tables", nil)
@@ -38,7 +38,7 @@ func (c *Client) Migrate(ctx context.Context) error {
 		return err
 	}
 	for _, s := range tables {
-		if _, err := c.exec(ctx, s.sql); err != nil {
+		if err := c.exec(ctx, s.sql); err != nil {
 			return fmt.Errorf("cannot apply %s: %w", s.name, err)
 		}
 	}
@@ -54,13 +54,13 @@ func (c *Client) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (c *Client) exec(ctx context.Context, sql string) (struct{}, error) {
+func (c *Client) exec(ctx context.Context, sql string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
 	defer cancel()
 	if err := c.conn.Exec(ctx, sql); err != nil {
-		return struct{}{}, fmt.Errorf("cannot execute %q: %w", firstLine(sql), scrub(err, c.cfg.Password))
+		return fmt.Errorf("cannot execute %q: %w", firstLine(sql), scrub(err, c.cfg.Password))
 	}
-	return struct{}{}, nil
+	return nil
 }
 
 func firstLine(s string) string {

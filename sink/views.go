@@ -270,14 +270,14 @@ func (c *Client) syncViews(ctx context.Context, desired []view, inScope func(str
 		}
 		q := quoteIdent(v.name)
 		if c.server.Major >= 21 {
-			if _, err := c.exec(ctx, "CREATE OR REPLACE VIEW "+c.db+"."+q+" AS\n"+v.sql); err != nil {
+			if err := c.exec(ctx, "CREATE OR REPLACE VIEW "+c.db+"."+q+" AS\n"+v.sql); err != nil {
 				return len(changes), fmt.Errorf("cannot create view %s: %w", v.name, err)
 			}
 		} else {
-			if _, err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+q); err != nil {
+			if err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+q); err != nil {
 				return len(changes), err
 			}
-			if _, err := c.exec(ctx, "CREATE VIEW "+c.db+"."+q+" AS\n"+v.sql); err != nil {
+			if err := c.exec(ctx, "CREATE VIEW "+c.db+"."+q+" AS\n"+v.sql); err != nil {
 				return len(changes), fmt.Errorf("cannot create view %s: %w", v.name, err)
 			}
 		}
@@ -298,7 +298,7 @@ func (c *Client) syncViews(ctx context.Context, desired []view, inScope func(str
 		return obsolete[i] < obsolete[j]
 	})
 	for _, name := range obsolete {
-		if _, err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+quoteIdent(name)); err != nil {
+		if err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+quoteIdent(name)); err != nil {
 			return len(changes), err
 		}
 		changes = append(changes, change{name, ""})

@@ -129,7 +129,10 @@ func (b *bench) run(ctx context.Context) error {
 		b.printf("%-44s %12.0f msg/s\n", "ceiling: kcat reading the topic", kcat)
 	}
 
-	decodeRate, rows := decodeAll(stream, set)
+	decodeRate, rows, err := decodeAll(stream, set)
+	if err != nil {
+		return err
+	}
 	b.printf("%-44s %12.0f msg/s\n", "ceiling: decode + tag, one goroutine", decodeRate)
 
 	insertRate, err := b.rawInsert(ctx, client, rows)
@@ -165,16 +168,9 @@ func produceAll(ctx context.Context, brokers []string, topic string, msgs []gen.
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
 		BatchSize: 2000, BatchBytes: 8 << 20, BatchTimeout: 5 * time.Millisecond}
 	defer w.Close()
-	const chunk = 20000
-	batch := make([]kafka.Message, 0, chunk)
-	for i := 0; i < len(msgs); i += chunk {
-		batch = batch[:0]
-		for _, m := range msgs[i:min(i+chunk, len(msgs))] {
-			batch = append(batch, kafka.Message{Key: m.Key, Value: m.Value})
-		}
-		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("cannot produce: %w", err)
-		}
+	var sent atomic.Int64
+	if err := writeStream(ctx, w, msgs, 20000, &sent); err != nil {
+		return fmt.Errorf("cannot produce: %w", err)
 	}
 	return nil
 }
@@ -245,27 +241,19 @@ func kcatRead(brokers []string, topic string, total int) float64 {
 
 // decodeAll decodes and tags every message on one goroutine (the per-core
 // ceiling of the consumer's CPU work) and returns the rows.
-func decodeAll(s *gen.Stream, set *rules.Set) (float64, *sink.Batch) {
-	dec := consumer.NewDecoder(1 << 20)
+func decodeAll(s *gen.Stream, set *rules.Set) (float64, *sink.Batch, error) {
+	proc, err := consumer.NewProcessor(consumer.InputConfig{MaxMessageBytes: 1 << 20})
+	if err != nil {
+		return 0, nil, err
+	}
 	var rows sink.Batch
-	var ev sink.Event
-	matches := make([]rules.Match, 0, 16)
+	msg := kafka.Message{Topic: "bench"}
 	start := time.Now()
 	for i, m := range s.Messages {
-		rev, err := dec.Decode(m.Value, "bench", 0, int64(i), &ev)
-		if err != nil {
-			rows.Rejected = append(rows.Rejected, sink.Rejected{Raw: m.Value, Reason: "bench", Topic: "bench", Offset: int64(i)})
-			continue
-		}
-		matches = set.Match(&rev, matches[:0])
-		rows.Events = append(rows.Events, ev)
-		for _, mt := range matches {
-			rows.Conversions = append(rows.Conversions, sink.Conversion{Conversion: mt.Conversion.ID, ConversionType: mt.Conversion.Type,
-				Category: mt.Conversion.Category, EventID: ev.EventID, Event: ev.Event, UserKey: ev.UserKey, TSMillis: ev.TSMillis,
-				Value: mt.Value, HasValue: mt.HasValue, UTM: ev.UTM, Device: ev.Device, Country: ev.Country})
-		}
+		msg.Offset, msg.Value = int64(i), m.Value
+		proc.Process(&msg, set, 0, &rows)
 	}
-	return float64(len(s.Messages)) / time.Since(start).Seconds(), &rows
+	return float64(len(s.Messages)) / time.Since(start).Seconds(), &rows, nil
 }
 
 // rawInsert inserts the rows in batches of MICROCONV_BATCH_MAX_ROWS into a

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,7 +17,6 @@ import (
 	"github.com/microconv/microconv/internal/gen/gentest"
 	"github.com/microconv/microconv/internal/kafkatest"
 	"github.com/microconv/microconv/internal/testcerts"
-	"github.com/microconv/microconv/rules"
 )
 
 // privateClickHouse starts a ClickHouse of this test's own (it is killed
@@ -93,23 +88,6 @@ func (p *privateClickHouse) script(cmd string) string {
 	return string(out)
 }
 
-// peakRSS is the high-water mark of a process's resident memory, in MiB.
-func peakRSS(pid int) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // Chaos: the stream arrives in six chunks; after each the consumer is
 // SIGKILLed part-way and restarted; once ClickHouse is SIGKILLed, kept down
 // 5 s and restarted while the consumer runs. Afterwards every view equals
@@ -124,20 +102,7 @@ func TestChaos(t *testing.T) {
 	_, brokers := kafkatest.NewCluster(t, 8, topic)
 	cl := kafkatest.Client(t, brokers)
 
-	set, err := rules.Parse("rules.yaml", []byte(gen.DefaultRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream := gen.Generate(gen.Options{Seed: 2024, Users: 9000})
-	truth, err := gen.ComputeTruth(stream, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	stream, truth, rulesPath := defaultScenario(t, 2024, 9000)
 	httpAddr := freeAddr(t)
 	environ := []string{
 		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
@@ -154,16 +119,7 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 
-	var logs bytes.Buffer
-	startRun := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run")
-		cmd.Env = environ
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	var logs syncBuffer
 	r := rand.New(rand.NewPCG(7, 7))
 	peak := 0.0
 	kills := 0
@@ -171,12 +127,8 @@ func TestChaos(t *testing.T) {
 	per := (len(stream.Messages) + chunks - 1) / chunks
 	for i := 0; i < chunks; i++ {
 		part := stream.Messages[i*per : min((i+1)*per, len(stream.Messages))]
-		recs := make([]kafkatest.Record, len(part))
-		for j, m := range part {
-			recs[j] = kafkatest.Record{Partition: int32(j % 8), Key: m.Key, Value: m.Value}
-		}
-		kafkatest.Produce(t, cl, topic, recs)
-		cmd := startRun()
+		produceSpread(t, cl, topic, 8, part)
+		cmd := startRun(t, bin, environ, &logs)
 		if i == 2 {
 			// ClickHouse dies under the running consumer and comes back 5 s later.
 			time.Sleep(700 * time.Millisecond)
@@ -191,12 +143,12 @@ func TestChaos(t *testing.T) {
 		} else {
 			time.Sleep(time.Duration(200+r.IntN(1200)) * time.Millisecond)
 		}
-		peak = max(peak, peakRSS(cmd.Process.Pid))
+		peak = max(peak, vmHWM(cmd.Process.Pid))
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		kills++
 	}
-	cmd := startRun()
+	cmd := startRun(t, bin, environ, &logs)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		committed := kafkatest.Committed(t, cl, group, topic)
@@ -207,7 +159,7 @@ func TestChaos(t *testing.T) {
 				done = false
 			}
 		}
-		peak = max(peak, peakRSS(cmd.Process.Pid))
+		peak = max(peak, vmHWM(cmd.Process.Pid))
 		if done {
 			break
 		}

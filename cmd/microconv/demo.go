@@ -178,18 +178,9 @@ func (d *demo) produce(ctx context.Context, brokers []string, s *gen.Stream) err
 	done := make(chan struct{})
 	go d.progress("producing", done, func() (int64, int64) { return sent.Load(), int64(total) })
 	defer func() { <-done }()
-	const chunk = 2000
-	batch := make([]kafka.Message, 0, chunk)
-	for i := 0; i < total; i += chunk {
-		batch = batch[:0]
-		for _, m := range s.Messages[i:min(i+chunk, total)] {
-			batch = append(batch, kafka.Message{Key: m.Key, Value: m.Value})
-		}
-		if err := w.WriteMessages(ctx, batch...); err != nil {
-			sent.Store(int64(total)) // ends the bar
-			return fmt.Errorf("cannot produce to the embedded broker: %w", err)
-		}
-		sent.Add(int64(len(batch)))
+	if err := writeStream(ctx, w, s.Messages, 2000, &sent); err != nil {
+		sent.Store(int64(total)) // ends the bar
+		return fmt.Errorf("cannot produce to the embedded broker: %w", err)
 	}
 	return nil
 }

@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/internal/kafkatest"
 	"github.com/microconv/microconv/internal/segtest"
+	"github.com/microconv/microconv/rules"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // buildBinary builds ./cmd/microconv once per test run.
@@ -85,6 +88,51 @@ func produceWithKcat(t *testing.T, brokers []string, topic string, s segtest.Str
 		}
 	}
 	return s
+}
+
+// defaultScenario generates the seeded clickstream, its ground truth under
+// gen's default rules, and a rules file holding those rules.
+func defaultScenario(t *testing.T, seed uint64, users int) (stream *gen.Stream, truth *gen.Truth, rulesPath string) {
+	t.Helper()
+	set, err := rules.Parse("rules.yaml", []byte(gen.DefaultRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream = gen.Generate(gen.Options{Seed: seed, Users: users})
+	truth, err = gen.ComputeTruth(stream, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rulesPath = filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return stream, truth, rulesPath
+}
+
+// produceSpread produces msgs to topic, keyed as generated, spread round
+// robin over its partitions.
+func produceSpread(t *testing.T, cl *kgo.Client, topic string, partitions int, msgs []gen.Message) {
+	t.Helper()
+	recs := make([]kafkatest.Record, len(msgs))
+	for i, m := range msgs {
+		recs[i] = kafkatest.Record{Partition: int32(i % partitions), Key: m.Key, Value: m.Value}
+	}
+	kafkatest.Produce(t, cl, topic, recs)
+}
+
+// startRun starts `microconv run` with environ, its output going to logs;
+// it is killed at the end of the test if still running.
+func startRun(t *testing.T, bin string, environ []string, logs io.Writer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "run")
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
 }
 
 func freeAddr(t *testing.T) string {

@@ -253,24 +253,36 @@ func produce(ctx context.Context, cfg config.Config, s *gen.Stream, stderr io.Wr
 	}()
 	defer func() { close(done); <-finished }()
 
-	const chunk = 5000
-	batch := make([]kafka.Message, 0, chunk)
-	for i := 0; i < total && ctx.Err() == nil; i += chunk {
-		batch = batch[:0]
-		for _, m := range s.Messages[i:min(i+chunk, total)] {
-			batch = append(batch, kafka.Message{Key: m.Key, Value: m.Value})
+	if err := writeStream(ctx, w, s.Messages, 5000, &sent); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped after %d of %d messages: %w", sent.Load(), total, ctx.Err())
 		}
-		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("cannot produce to %q after %d of %d messages: %w", topic, sent.Load(), total, err)
-		}
-		sent.Add(int64(len(batch)))
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("stopped after %d of %d messages: %w", sent.Load(), total, err)
+		return fmt.Errorf("cannot produce to %q after %d of %d messages: %w", topic, sent.Load(), total, err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("cannot close the producer: %w", err)
 	}
 	fmt.Fprintf(stderr, "microconv gen: sent %d / %d messages to %s\n", sent.Load(), total, topic)
+	return nil
+}
+
+// writeStream writes msgs with w, keyed as generated, in chunks of chunk
+// messages, adding each written chunk to sent. It stops between chunks when
+// ctx is done.
+func writeStream(ctx context.Context, w *kafka.Writer, msgs []gen.Message, chunk int, sent *atomic.Int64) error {
+	batch := make([]kafka.Message, 0, chunk)
+	for i := 0; i < len(msgs); i += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		for _, m := range msgs[i:min(i+chunk, len(msgs))] {
+			batch = append(batch, kafka.Message{Key: m.Key, Value: m.Value})
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			return err
+		}
+		sent.Add(int64(len(batch)))
+	}
 	return nil
 }

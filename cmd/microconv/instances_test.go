@@ -1,19 +1,14 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/internal/gen/gentest"
 	"github.com/microconv/microconv/internal/kafkatest"
-	"github.com/microconv/microconv/rules"
 )
 
 // Three `microconv run` processes in one group while data flows in chunks:
@@ -26,19 +21,7 @@ func TestThreeInstances(t *testing.T) {
 	const topic, group = "clickstream", "three"
 	_, brokers := kafkatest.NewCluster(t, 6, topic)
 	cl := kafkatest.Client(t, brokers)
-	set, err := rules.Parse("rules.yaml", []byte(gen.DefaultRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream := gen.Generate(gen.Options{Seed: 33, Users: 4000})
-	truth, err := gen.ComputeTruth(stream, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	stream, truth, rulesPath := defaultScenario(t, 33, 4000)
 	environ := []string{
 		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
 		"MICROCONV_KAFKA_TOPICS=" + topic,
@@ -51,35 +34,18 @@ func TestThreeInstances(t *testing.T) {
 		"MICROCONV_BATCH_MAX_WAIT=100ms",
 	}
 	var logs syncBuffer
-	startRun := func() *exec.Cmd {
-		cmd := exec.Command(bin, "run")
-		cmd.Env = environ
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
-	}
-	produce := func(part []gen.Message) {
-		recs := make([]kafkatest.Record, len(part))
-		for i, m := range part {
-			recs[i] = kafkatest.Record{Partition: int32(i % 6), Key: m.Key, Value: m.Value}
-		}
-		kafkatest.Produce(t, cl, topic, recs)
-	}
 	n := len(stream.Messages)
 	chunk := n / 5
-	produce(stream.Messages[:chunk])
-	a := startRun()
+	produceSpread(t, cl, topic, 6, stream.Messages[:chunk])
+	a := startRun(t, bin, environ, &logs)
 	time.Sleep(500 * time.Millisecond)
-	produce(stream.Messages[chunk : 2*chunk])
-	b := startRun()
+	produceSpread(t, cl, topic, 6, stream.Messages[chunk:2*chunk])
+	b := startRun(t, bin, environ, &logs)
 	time.Sleep(500 * time.Millisecond)
-	produce(stream.Messages[2*chunk : 3*chunk])
-	c := startRun()
+	produceSpread(t, cl, topic, 6, stream.Messages[2*chunk:3*chunk])
+	c := startRun(t, bin, environ, &logs)
 	time.Sleep(700 * time.Millisecond)
-	produce(stream.Messages[3*chunk : 4*chunk])
+	produceSpread(t, cl, topic, 6, stream.Messages[3*chunk:4*chunk])
 	_ = b.Process.Signal(syscall.SIGTERM) // leaves the group cleanly
 	if err := b.Wait(); err != nil {
 		t.Fatalf("instance b: %v\n%s", err, logs.String())
@@ -87,7 +53,7 @@ func TestThreeInstances(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	_ = a.Process.Signal(syscall.SIGKILL) // dies holding partitions
 	_ = a.Wait()
-	produce(stream.Messages[4*chunk:])
+	produceSpread(t, cl, topic, 6, stream.Messages[4*chunk:])
 	kafkatest.WaitCommitted(t, cl, group, topic, 2*time.Minute)
 	_ = c.Process.Signal(syscall.SIGTERM)
 	if err := c.Wait(); err != nil {

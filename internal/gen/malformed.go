@@ -1,6 +1,8 @@
 package gen
 
 // Rejection reasons, as the consumer stores them in rejected_events.reason.
+// Written out again rather than imported from package consumer, like decide:
+// the ground truth must not come from the code it checks.
 const (
 	ReasonEmpty          = "empty"
 	ReasonTooLarge       = "too_large"
