@@ -36,10 +36,12 @@ type Config struct {
 	Input InputConfig
 	// MaxMessageBytes: larger messages are rejected as too_large (default 1 MiB).
 	MaxMessageBytes int
-	// BatchMaxRows and BatchMaxWait: a batch is flushed when one of its
-	// tables holds BatchMaxRows rows or its first row is BatchMaxWait old
-	// (defaults 20000 and 1s).
-	BatchMaxRows int
+	// BatchMaxRows, BatchMaxBytes and BatchMaxWait: a batch is flushed when
+	// one of its tables holds BatchMaxRows rows, its encoded rows take
+	// BatchMaxBytes, or its first row is BatchMaxWait old (defaults 100000,
+	// 32 MiB and 1s).
+	BatchMaxRows  int
+	BatchMaxBytes int
 	BatchMaxWait time.Duration
 	// ShutdownTimeout bounds the final flush and commit (default 30s).
 	ShutdownTimeout time.Duration
@@ -79,7 +81,10 @@ func (c *Config) setDefaults() {
 		c.MaxMessageBytes = 1 << 20
 	}
 	if c.BatchMaxRows <= 0 {
-		c.BatchMaxRows = 20000
+		c.BatchMaxRows = 100000
+	}
+	if c.BatchMaxBytes <= 0 {
+		c.BatchMaxBytes = 32 << 20
 	}
 	if c.BatchMaxWait <= 0 {
 		c.BatchMaxWait = time.Second
@@ -177,7 +182,7 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 
 		newFormat: newFormat,
 	}
-	c.pipe = newPipeline(cfg.BatchMaxRows)
+	c.pipe = newPipeline(cfg.BatchMaxRows, cfg.BatchMaxBytes)
 	if cfg.DLQTopic != "" {
 		tr, err := cfg.Kafka.Transport()
 		if err != nil {
@@ -404,7 +409,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		return
 	}
 	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
-	w := &worker{format: c.newFormat(), metrics: c.metrics}
+	w := newWorker(c.newFormat(), c.metrics)
 	consumed := c.metrics.Consumed.WithLabelValues(topic)
 	errLog, retryLog := newThrottle(10*time.Second), newThrottle(10*time.Second)
 	for {
@@ -424,7 +429,8 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 			continue
 		}
 		consumed.Inc()
-		w.process(&msg, c.rules.Load(), time.Now().UnixMilli())
+		now := time.Now()
+		w.process(&msg, c.rules.Load(), now.UnixMilli())
 		for backoff := decodeRetryMin; w.retry; backoff = min(2*backoff, decodeRetryMax) {
 			// Not the message's fault (schema registry unreachable): keep the
 			// partition on this message, neither rejected nor committed.
@@ -436,7 +442,8 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 				return // not marked, so not committed: read again later
 			case <-time.After(backoff):
 			}
-			w.process(&msg, c.rules.Load(), time.Now().UnixMilli())
+			now = time.Now()
+			w.process(&msg, c.rules.Load(), now.UnixMilli())
 		}
 		if w.hasRej {
 			c.logRejection(&w.rej)
@@ -444,7 +451,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		if w.dlqMsg != nil && c.dlq == nil {
 			w.dlqMsg = nil
 		}
-		if err := c.pipe.add(ctx, g, tp{topic: topic, partition: int32(msg.Partition)}, msg.Offset, w); err != nil {
+		if err := c.pipe.add(ctx, g, tp{topic: topic, partition: int32(msg.Partition)}, msg.Offset, w, now); err != nil {
 			return // generation over: the message is not marked, so not committed
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -75,6 +76,11 @@ type segmentDecoder struct {
 	maxBytes int
 	buf      []byte
 	intern   map[string]string
+	// borrow: strings that are not interned point into the parser's memory
+	// instead of being copied; they are valid until the next decode. The
+	// consumer's workers copy each row into the batch before decoding the
+	// next message, so they borrow and allocate nothing per event.
+	borrow bool
 }
 
 // maxInterned bounds the strings a decoder keeps for reuse.
@@ -88,6 +94,9 @@ func (d *segmentDecoder) str(b []byte, intern bool) string {
 		return ""
 	}
 	if !intern {
+		if d.borrow {
+			return unsafe.String(unsafe.SliceData(b), len(b))
+		}
 		return string(b)
 	}
 	if s, ok := d.intern[string(b)]; ok {
@@ -283,7 +292,11 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 			ev.Referrer = d.text(props.Get("referrer"), false)
 		}
 		d.buf = appendJSON(d.buf[:0], props)
-		ev.Properties = string(d.buf)
+		if d.borrow {
+			ev.Properties = unsafe.String(unsafe.SliceData(d.buf), len(d.buf))
+		} else {
+			ev.Properties = string(d.buf)
+		}
 	}
 	return doc, nil
 }

@@ -23,14 +23,14 @@ func (c *Consumer) flushLoop(ctx context.Context) {
 	const quietFor = 50 * time.Millisecond
 	quietRows := min(1000, pl.maxRows)
 	for ctx.Err() == nil {
-		rows, empty, first, last := pl.state()
+		rows, empty, first, last, full := pl.state()
 		switch {
 		case pl.inflight != nil:
 			// A batch whose write was interrupted: finish it first.
 			_ = c.flushInflight(ctx, "retry")
 			continue
-		case rows >= pl.maxRows:
-			_ = c.flushCur(ctx, "rows")
+		case full != "":
+			_ = c.flushCur(ctx, full)
 			continue
 		case !empty && time.Since(first) >= c.cfg.BatchMaxWait:
 			_ = c.flushCur(ctx, "wait")
@@ -89,7 +89,7 @@ func (c *Consumer) flushInflight(ctx context.Context, trigger string) error {
 	pl := c.pipe
 	p := pl.inflight
 	start := time.Now()
-	rows := p.batch.Rows()
+	rows, bytes := p.batch.Rows(), p.batch.Bytes()
 	c.metrics.PipelineRows.Set(float64(pl.rows()))
 	if err := c.out.Flush(ctx, &p.batch); err != nil {
 		return err
@@ -102,7 +102,7 @@ func (c *Consumer) flushInflight(ctx context.Context, trigger string) error {
 		pl.uncommitted[k] = m
 	}
 	c.commitUncommitted()
-	c.log.Debug().Str("trigger", trigger).Int("rows", rows).Int("messages", p.msgs).Dur("took", time.Since(start)).Msg("flushed")
+	c.log.Debug().Str("trigger", trigger).Int("rows", rows).Int("bytes", bytes).Int("messages", p.msgs).Dur("took", time.Since(start)).Msg("flushed")
 	if m, ok := c.out.(flushCounter); ok {
 		m.CountFlush(trigger)
 	}

@@ -90,6 +90,12 @@ type segmentFormat struct {
 	dec segmentDecoder
 }
 
+// borrower is a Format that can return strings pointing into its own
+// memory (valid until its next Decode) instead of copies.
+type borrower interface{ borrowStrings() }
+
+func (f *segmentFormat) borrowStrings() { f.dec.borrow = true }
+
 func (f *segmentFormat) Decode(raw []byte, src Source, dst []Decoded) ([]Decoded, *Rejection) {
 	dst = dst[:0]
 	dst = append(dst, Decoded{})

@@ -55,7 +55,8 @@ func (p *pending) reset() {
 // that finds cur full waits, and so stops fetching — memory stays bounded
 // however slow ClickHouse is.
 type pipeline struct {
-	maxRows int
+	maxRows  int
+	maxBytes int
 
 	mu       sync.Mutex
 	cur      *pending
@@ -75,9 +76,10 @@ type flushRequest struct {
 	done    chan error
 }
 
-func newPipeline(maxRows int) *pipeline {
+func newPipeline(maxRows, maxBytes int) *pipeline {
 	return &pipeline{
 		maxRows:     maxRows,
+		maxBytes:    maxBytes,
 		cur:         newPending(),
 		spare:       newPending(),
 		space:       make(chan struct{}),
@@ -87,13 +89,13 @@ func newPipeline(maxRows int) *pipeline {
 	}
 }
 
-// add appends w's rows for the message at offset of partition p, waiting
+// add appends w's rows (read at now) for the message at offset of partition p, waiting
 // while the batch is full. It fails only when ctx ends; the message is then
 // not part of any batch and will not be committed.
-func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, w *worker) error {
+func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, w *worker, now time.Time) error {
 	for {
 		pl.mu.Lock()
-		if pl.cur.batch.Len() < pl.maxRows {
+		if pl.full(&pl.cur.batch) == "" {
 			break
 		}
 		space := pl.space
@@ -107,20 +109,24 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 	cur := pl.cur
 	wasEmpty := cur.empty()
 	if wasEmpty {
-		cur.first = time.Now()
+		cur.first = now
 	}
-	cur.batch.Events = append(cur.batch.Events, w.evs...)
-	cur.batch.Conversions = append(cur.batch.Conversions, w.convs...)
+	for i := range w.evs {
+		cur.batch.AddEvent(&w.evs[i])
+	}
+	for i := range w.convs {
+		cur.batch.AddConversion(&w.convs[i])
+	}
 	if w.hasRej {
-		cur.batch.Rejected = append(cur.batch.Rejected, w.rej)
+		cur.batch.AddRejected(&w.rej)
 		if w.dlqMsg != nil {
 			cur.dlq = append(cur.dlq, *w.dlqMsg)
 		}
 	}
 	cur.marks[p] = mark{gen: g, next: offset + 1}
 	cur.msgs++
-	cur.last = time.Now()
-	full := cur.batch.Len() >= pl.maxRows
+	cur.last = now
+	full := pl.full(&cur.batch) != ""
 	pl.mu.Unlock()
 	if wasEmpty || full {
 		select {
@@ -158,11 +164,22 @@ func (pl *pipeline) swap() *pending {
 	return pl.inflight
 }
 
-// state reads cur's size and age for the flush loop.
-func (pl *pipeline) state() (rows int, empty bool, first, last time.Time) {
+// full says which limit b reached: "rows", "bytes", or "" for none.
+func (pl *pipeline) full(b *sinkBatch) string {
+	switch {
+	case b.Len() >= pl.maxRows:
+		return "rows"
+	case b.Bytes() >= pl.maxBytes:
+		return "bytes"
+	}
+	return ""
+}
+
+// state reads cur's size, age and the limit it reached for the flush loop.
+func (pl *pipeline) state() (rows int, empty bool, first, last time.Time, full string) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	return pl.cur.batch.Len(), pl.cur.empty(), pl.cur.first, pl.cur.last
+	return pl.cur.batch.Len(), pl.cur.empty(), pl.cur.first, pl.cur.last, pl.full(&pl.cur.batch)
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

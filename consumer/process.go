@@ -49,7 +49,17 @@ func NewProcessor(cfg InputConfig) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Processor{w: worker{format: newFormat(), metrics: NewMetrics(nil)}}, nil
+	return &Processor{w: *newWorker(newFormat(), NewMetrics(nil))}, nil
+}
+
+// newWorker returns a worker decoding with format. The worker copies every
+// row into the batch before it decodes the next message, so the format may
+// lend it strings instead of allocating them.
+func newWorker(format Format, metrics *Metrics) *worker {
+	if b, ok := format.(borrower); ok {
+		b.borrowStrings()
+	}
+	return &worker{format: format, metrics: metrics}
 }
 
 // Process appends the rows of msg, tagged with set and received at now
@@ -57,10 +67,14 @@ func NewProcessor(cfg InputConfig) (*Processor, error) {
 // cannot be reached) adds nothing.
 func (p *Processor) Process(msg *kafka.Message, set *rules.Set, now int64, b *sink.Batch) {
 	p.w.process(msg, set, now)
-	b.Events = append(b.Events, p.w.evs...)
-	b.Conversions = append(b.Conversions, p.w.convs...)
+	for i := range p.w.evs {
+		b.AddEvent(&p.w.evs[i])
+	}
+	for i := range p.w.convs {
+		b.AddConversion(&p.w.convs[i])
+	}
 	if p.w.hasRej {
-		b.Rejected = append(b.Rejected, p.w.rej)
+		b.AddRejected(&p.w.rej)
 	}
 }
 

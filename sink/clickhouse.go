@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -24,8 +23,7 @@ type Client struct {
 	log     zerolog.Logger
 	metrics *Metrics
 	server  serverInfo
-	db      string    // quoted database identifier
-	cols    sync.Pool // of *columnBuffers
+	db      string // quoted database identifier
 }
 
 // Open connects to ClickHouse and reads the server version. metrics may be nil.

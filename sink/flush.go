@@ -15,6 +15,7 @@ import (
 // the rows that are not in ClickHouse yet.
 func (c *Client) Flush(ctx context.Context, b *Batch) error {
 	start := time.Now()
+	b.stage()
 	backoff := c.cfg.RetryMin
 	attempt := 0
 	var lastLog time.Time
@@ -63,7 +64,7 @@ func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
 	var wg sync.WaitGroup
 	var errs [numTables]error
 	for t := range numTables {
-		if b.done[t] || tableRows(b, t) == 0 {
+		if b.done[t] || b.tables[t].rows == 0 {
 			b.done[t] = true
 			continue
 		}
@@ -77,7 +78,7 @@ func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
 				c.metrics.Errors.WithLabelValues(tableNames[t]).Inc()
 				return
 			}
-			c.metrics.Rows.WithLabelValues(tableNames[t]).Add(float64(tableRows(b, t)))
+			c.metrics.Rows.WithLabelValues(tableNames[t]).Add(float64(b.tables[t].rows))
 		}()
 	}
 	wg.Wait()
@@ -89,17 +90,6 @@ func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
 	return errors.Join(errs[:]...)
 }
 
-func tableRows(b *Batch, t int) int {
-	switch t {
-	case tableEvents:
-		return len(b.Events)
-	case tableConversions:
-		return len(b.Conversions)
-	default:
-		return len(b.Rejected)
-	}
-}
-
-// CountFlush counts a flush by what triggered it (rows, wait, shutdown,
+// CountFlush counts a flush by what triggered it (rows, bytes, wait, quiet, shutdown,
 // rebalance, retry) in microconv_sink_flushes_total.
 func (c *Client) CountFlush(trigger string) { c.metrics.Flushes.WithLabelValues(trigger).Inc() }

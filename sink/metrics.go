@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Rows          *prometheus.CounterVec // by table
 	FlushDuration prometheus.Histogram
-	Flushes       *prometheus.CounterVec // by trigger: rows | wait | shutdown | rebalance
+	Flushes       *prometheus.CounterVec // by trigger: rows | bytes | wait | quiet | shutdown | rebalance | retry
 	Errors        *prometheus.CounterVec // by table
 	Retries       prometheus.Counter
 	Up            prometheus.Gauge
@@ -26,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "microconv_sink_flushes_total",
-			Help: "Batches flushed, by what triggered the flush (rows, wait, quiet, shutdown, rebalance, retry).",
+			Help: "Batches flushed, by what triggered the flush (rows, bytes, wait, quiet, shutdown, rebalance, retry).",
 		}, []string{"trigger"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "microconv_sink_errors_total",

@@ -57,35 +57,86 @@ type Rejected struct {
 	ReceivedMillis int64
 }
 
-// Batch accumulates rows for one flush. It remembers which tables a partly
-// failed flush already wrote, so that a retry does not write them again.
-// A Batch is not safe for concurrent use.
+// Batch accumulates rows for one flush. Rows are added with AddEvent,
+// AddConversion and AddRejected, which encode them at once (see columns.go);
+// tools and tests may instead fill the Events, Conversions and Rejected
+// slices, which are encoded (and emptied) when the batch is flushed or
+// measured. A Batch remembers which tables a partly failed flush already
+// wrote, so that a retry does not write them again. A Batch is not safe for
+// concurrent use.
 type Batch struct {
 	Events      []Event
 	Conversions []Conversion
 	Rejected    []Rejected
 
-	done [numTables]bool
+	tables [numTables]tableBlock
+	done   [numTables]bool
 }
 
-// Len is the number of rows in the largest table of the batch: the figure
-// compared with the batch size limit.
-func (b *Batch) Len() int {
-	return max(len(b.Events), len(b.Conversions), len(b.Rejected))
+// stage encodes the rows of the slices.
+func (b *Batch) stage() {
+	for i := range b.Events {
+		b.AddEvent(&b.Events[i])
+	}
+	for i := range b.Conversions {
+		b.AddConversion(&b.Conversions[i])
+	}
+	for i := range b.Rejected {
+		b.AddRejected(&b.Rejected[i])
+	}
+	b.clearSlices()
 }
 
-// Rows is the total number of rows in the batch.
-func (b *Batch) Rows() int {
-	return len(b.Events) + len(b.Conversions) + len(b.Rejected)
-}
-
-// Reset empties the batch, keeping its memory for reuse.
-func (b *Batch) Reset() {
+func (b *Batch) clearSlices() {
 	clear(b.Events)
 	clear(b.Conversions)
 	clear(b.Rejected)
 	b.Events = b.Events[:0]
 	b.Conversions = b.Conversions[:0]
 	b.Rejected = b.Rejected[:0]
+}
+
+// tableRows is the number of rows of table t.
+func (b *Batch) tableRows(t int) int {
+	n := b.tables[t].rows
+	switch t {
+	case tableEvents:
+		n += len(b.Events)
+	case tableConversions:
+		n += len(b.Conversions)
+	default:
+		n += len(b.Rejected)
+	}
+	return n
+}
+
+// Len is the number of rows in the largest table of the batch: the figure
+// compared with the batch size limit.
+func (b *Batch) Len() int {
+	return max(b.tableRows(tableEvents), b.tableRows(tableConversions), b.tableRows(tableRejected))
+}
+
+// Rows is the total number of rows in the batch.
+func (b *Batch) Rows() int {
+	return b.tableRows(tableEvents) + b.tableRows(tableConversions) + b.tableRows(tableRejected)
+}
+
+// Counts is the number of rows of each table.
+func (b *Batch) Counts() (events, conversions, rejected int) {
+	return b.tableRows(tableEvents), b.tableRows(tableConversions), b.tableRows(tableRejected)
+}
+
+// Bytes is the size of the encoded rows (rows still in the slices are not
+// counted): the figure compared with the batch byte limit.
+func (b *Batch) Bytes() int {
+	return b.tables[tableEvents].size() + b.tables[tableConversions].size() + b.tables[tableRejected].size()
+}
+
+// Reset empties the batch, keeping its memory for reuse.
+func (b *Batch) Reset() {
+	b.clearSlices()
+	for t := range b.tables {
+		b.tables[t].reset()
+	}
 	b.done = [numTables]bool{}
 }

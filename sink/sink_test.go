@@ -253,8 +253,8 @@ func TestFlushKeepsRowsOnCancel(t *testing.T) {
 	if err := c.Flush(cctx, &b); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Flush = %v, want deadline exceeded", err)
 	}
-	if len(b.Events) != 1 {
-		t.Fatalf("batch lost its rows: %d events", len(b.Events))
+	if b.Rows() != 1 {
+		t.Fatalf("batch lost its rows: %d rows", b.Rows())
 	}
 }
 

@@ -110,8 +110,8 @@ func (b *bench) run(ctx context.Context) error {
 		return fmt.Errorf("cannot reach ClickHouse (MICROCONV_CLICKHOUSE_ADDR): %w", err)
 	}
 	defer client.Close()
-	b.printf("microconv bench: %d messages (%.0f bytes each on average) in %d partitions of an embedded broker; ClickHouse %s; %d CPUs; batches of %d rows / %s\n\n",
-		n, float64(bytes)/float64(n), b.partitions, client.ServerVersion(), runtime.NumCPU(), b.cfg.BatchMaxRows, b.cfg.BatchMaxWait)
+	b.printf("microconv bench: %d messages (%.0f bytes each on average) in %d partitions of an embedded broker; ClickHouse %s; %d CPUs; batches of %d rows / %d MiB / %s\n\n",
+		n, float64(bytes)/float64(n), b.partitions, client.ServerVersion(), runtime.NumCPU(), b.cfg.BatchMaxRows, b.cfg.BatchMaxBytes>>20, b.cfg.BatchMaxWait)
 
 	start := time.Now()
 	if err := produceAll(ctx, brokers, "bench", stream.Messages); err != nil {
@@ -129,24 +129,39 @@ func (b *bench) run(ctx context.Context) error {
 		b.printf("%-44s %12.0f msg/s\n", "ceiling: kcat reading the topic", kcat)
 	}
 
-	decodeRate, rows, err := decodeAll(stream, set)
+	decodeRate, batches, err := decodeAll(stream, set, b.cfg.BatchMaxRows, b.cfg.BatchMaxBytes)
 	if err != nil {
 		return err
 	}
 	b.printf("%-44s %12.0f msg/s\n", "ceiling: decode + tag, one goroutine", decodeRate)
 
-	insertRate, err := b.rawInsert(ctx, client, rows)
+	chPIDs := clickhousePIDs()
+	chStart := cpuSeconds(chPIDs...)
+	var evs, convs, rejs int
+	for _, batch := range batches {
+		e, c, r := batch.Counts()
+		evs, convs, rejs = evs+e, convs+c, rejs+r
+	}
+	insertRate, err := b.rawInsert(ctx, client, batches)
 	if err != nil {
 		return err
 	}
 	b.printf("%-44s %12.0f events/s (%d events, %d conversions, %d rejected rows)\n", "ceiling: ClickHouse insert of the same rows", insertRate,
-		len(rows.Events), len(rows.Conversions), len(rows.Rejected))
+		evs, convs, rejs)
+	if len(chPIDs) > 0 {
+		b.printf("  CPU seconds of the local clickhouse-server meanwhile: %.2f\n", cpuSeconds(chPIDs...)-chStart)
+	}
 
-	e2e, rss, err := b.endToEnd(ctx, client, brokers, set, truth, n)
+	e2e, rss, cpu, err := b.endToEnd(ctx, client, brokers, set, truth, n)
 	if err != nil {
 		return err
 	}
 	b.printf("%-44s %12.0f msg/s\n", "microconv run, start to all committed", e2e)
+	b.printf("  CPU seconds during the run: microconv %.2f, broker (this process) %.2f", cpu.run, cpu.broker)
+	if cpu.clickhouse >= 0 {
+		b.printf(", local clickhouse-server %.2f", cpu.clickhouse)
+	}
+	b.printf(" (%d CPUs × %.2f s wall = %.2f)\n", runtime.NumCPU(), float64(n)/e2e, float64(runtime.NumCPU())*float64(n)/e2e)
 	b.printf("  ratios: %.2f of the raw fetch, %.2f of decode + tag (one core), %.2f of the raw insert", e2e/fetch, e2e/decodeRate, e2e/insertRate)
 	if kcat > 0 {
 		b.printf(", %.2f of kcat", e2e/kcat)
@@ -240,25 +255,30 @@ func kcatRead(brokers []string, topic string, total int) float64 {
 }
 
 // decodeAll decodes and tags every message on one goroutine (the per-core
-// ceiling of the consumer's CPU work) and returns the rows.
-func decodeAll(s *gen.Stream, set *rules.Set) (float64, *sink.Batch, error) {
+// ceiling of the consumer's CPU work) and returns the rows in batches cut
+// as the consumer cuts them (maxRows rows or maxBytes bytes).
+func decodeAll(s *gen.Stream, set *rules.Set, maxRows, maxBytes int) (float64, []*sink.Batch, error) {
 	proc, err := consumer.NewProcessor(consumer.InputConfig{MaxMessageBytes: 1 << 20})
 	if err != nil {
 		return 0, nil, err
 	}
-	var rows sink.Batch
+	batches := []*sink.Batch{new(sink.Batch)}
 	msg := kafka.Message{Topic: "bench"}
 	start := time.Now()
 	for i, m := range s.Messages {
+		b := batches[len(batches)-1]
+		if b.Len() >= maxRows || b.Bytes() >= maxBytes {
+			b = new(sink.Batch)
+			batches = append(batches, b)
+		}
 		msg.Offset, msg.Value = int64(i), m.Value
-		proc.Process(&msg, set, 0, &rows)
+		proc.Process(&msg, set, 0, b)
 	}
-	return float64(len(s.Messages)) / time.Since(start).Seconds(), &rows, nil
+	return float64(len(s.Messages)) / time.Since(start).Seconds(), batches, nil
 }
 
-// rawInsert inserts the rows in batches of MICROCONV_BATCH_MAX_ROWS into a
-// scratch database and returns events/s.
-func (b *bench) rawInsert(ctx context.Context, client *sink.Client, rows *sink.Batch) (float64, error) {
+// rawInsert inserts the batches into a scratch database and returns events/s.
+func (b *bench) rawInsert(ctx context.Context, client *sink.Client, batches []*sink.Batch) (float64, error) {
 	scfg := sinkConfig(b.cfg)
 	scfg.Database = b.cfg.ClickHouseDatabase + "_ceiling"
 	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+scfg.Database); err != nil {
@@ -275,53 +295,43 @@ func (b *bench) rawInsert(ctx context.Context, client *sink.Client, rows *sink.B
 	if err := scratch.Migrate(ctx); err != nil {
 		return 0, err
 	}
-	step := b.cfg.BatchMaxRows
+	events := 0
 	start := time.Now()
-	var batch sink.Batch
-	for i := 0; i < len(rows.Events); i += step {
-		batch.Events = append(batch.Events[:0], rows.Events[i:min(i+step, len(rows.Events))]...)
-		if err := scratch.Flush(ctx, &batch); err != nil {
+	for _, batch := range batches {
+		n, _, _ := batch.Counts()
+		events += n
+		if err := scratch.Flush(ctx, batch); err != nil {
 			return 0, err
 		}
 	}
-	for i := 0; i < len(rows.Conversions); i += step {
-		batch.Conversions = append(batch.Conversions[:0], rows.Conversions[i:min(i+step, len(rows.Conversions))]...)
-		if err := scratch.Flush(ctx, &batch); err != nil {
-			return 0, err
-		}
-	}
-	batch.Rejected = append(batch.Rejected[:0], rows.Rejected...)
-	if err := scratch.Flush(ctx, &batch); err != nil {
-		return 0, err
-	}
-	return float64(len(rows.Events)) / time.Since(start).Seconds(), nil
+	return float64(events) / time.Since(start).Seconds(), nil
 }
 
 // endToEnd runs the real binary (`microconv run`) against the topic and
 // times it from start until every partition is committed to its end; then
 // checks that ClickHouse holds every event.
-func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []string, set *rules.Set, truth *gen.Truth, total int) (float64, float64, error) {
+func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []string, set *rules.Set, truth *gen.Truth, total int) (float64, float64, cpuUse, error) {
 	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+b.cfg.ClickHouseDatabase); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	if err := client.Migrate(ctx); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	if _, err := client.PutRules(ctx, consumer.SinkRules(set)); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	dir, err := os.MkdirTemp("", "microconv-bench-")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	defer os.RemoveAll(dir)
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	env := append(slices.Clone(b.environ),
 		"MICROCONV_KAFKA_BROKERS="+strings.Join(brokers, ","),
@@ -334,14 +344,16 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 	)
 	lc, err := consumer.NewLagClient(consumer.KafkaConfig{Brokers: brokers})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	cmd := exec.Command(exe, "run")
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
+	chPIDs := clickhousePIDs()
+	chStart, selfStart := cpuSeconds(chPIDs...), cpuSeconds(os.Getpid())
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	peak := 0.0
@@ -358,25 +370,71 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 			}
 		}
 		if time.Since(start) > 10*time.Minute {
-			return 0, 0, fmt.Errorf("microconv run did not commit %d messages within 10 minutes", total)
+			return 0, 0, cpuUse{}, fmt.Errorf("microconv run did not commit %d messages within 10 minutes", total)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
 	peak = max(peak, vmHWM(cmd.Process.Pid))
+	cpu := cpuUse{run: cpuSeconds(cmd.Process.Pid), broker: cpuSeconds(os.Getpid()) - selfStart, clickhouse: -1}
+	if len(chPIDs) > 0 {
+		cpu.clickhouse = cpuSeconds(chPIDs...) - chStart
+	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
-		return 0, 0, fmt.Errorf("microconv run: %w", err)
+		return 0, 0, cpuUse{}, fmt.Errorf("microconv run: %w", err)
 	}
 	var events uint64
 	row := client.Conn().QueryRow(ctx, "SELECT uniqExact(event_id) FROM "+b.cfg.ClickHouseDatabase+".events")
 	if err := row.Scan(&events); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	if int(events) != truth.Events {
-		return 0, 0, fmt.Errorf("ClickHouse holds %d distinct events, the stream has %d", events, truth.Events)
+		return 0, 0, cpuUse{}, fmt.Errorf("ClickHouse holds %d distinct events, the stream has %d", events, truth.Events)
 	}
-	return float64(total) / elapsed.Seconds(), peak, nil
+	return float64(total) / elapsed.Seconds(), peak, cpu, nil
+}
+
+// cpuUse is the CPU time spent by each party of the end-to-end run.
+type cpuUse struct{ run, broker, clickhouse float64 }
+
+// cpuSeconds is the user + system CPU time consumed so far by the processes.
+func cpuSeconds(pids ...int) float64 {
+	total := 0.0
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces) start at ") ".
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		total += (ut + st) / 100 // USER_HZ is 100 on Linux
+	}
+	return total
+}
+
+// clickhousePIDs finds clickhouse-server processes on this machine (the
+// bench's ClickHouse is usually local): their CPU time shows how the cores
+// are shared during the run.
+func clickhousePIDs() []int {
+	dirs, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile("/proc/" + d.Name() + "/comm"); err == nil && strings.HasPrefix(string(comm), "clickhouse") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // vmHWM is the peak resident memory of a process, in MiB.
@@ -404,10 +462,12 @@ type latencyWriter struct {
 }
 
 func (l *latencyWriter) Flush(ctx context.Context, b *sink.Batch) error {
-	ids := make([]string, 0, len(b.Events))
-	for i := range b.Events {
-		ids = append(ids, b.Events[i].EventID)
-	}
+	var ids []string
+	b.EachEventID(func(id string) {
+		if strings.HasPrefix(id, "lat-") {
+			ids = append(ids, id)
+		}
+	})
 	if err := l.out.Flush(ctx, b); err != nil {
 		return err
 	}

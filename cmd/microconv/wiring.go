@@ -58,6 +58,7 @@ func consumerConfig(c config.Config) consumer.Config {
 		},
 		MaxMessageBytes:  c.MaxMessageBytes,
 		BatchMaxRows:     c.BatchMaxRows,
+		BatchMaxBytes:    c.BatchMaxBytes,
 		BatchMaxWait:     c.BatchMaxWait,
 		ShutdownTimeout:  c.ShutdownTimeout,
 		SessionTimeout:   c.KafkaSessionTimeout,

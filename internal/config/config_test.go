@@ -19,8 +19,8 @@ func TestDefaults(t *testing.T) {
 		c.HTTPAddr != ":9464" || c.LogLevel != "info" || c.LogFormat != "json" || c.KafkaStart != "first" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if c.BatchMaxRows != 20000 || c.BatchMaxWait != time.Second {
-		t.Fatalf("batch defaults = %d, %s", c.BatchMaxRows, c.BatchMaxWait)
+	if c.BatchMaxRows != 100000 || c.BatchMaxBytes != 32<<20 || c.BatchMaxWait != time.Second {
+		t.Fatalf("batch defaults = %d rows, %d bytes, %s", c.BatchMaxRows, c.BatchMaxBytes, c.BatchMaxWait)
 	}
 }
 
@@ -63,6 +63,8 @@ func TestBadValueNamesVariable(t *testing.T) {
 	}
 	f("MICROCONV_BATCH_MAX_ROWS=abc", "MICROCONV_BATCH_MAX_ROWS")
 	f("MICROCONV_BATCH_MAX_ROWS=0", "MICROCONV_BATCH_MAX_ROWS")
+	f("MICROCONV_BATCH_MAX_BYTES=12", "MICROCONV_BATCH_MAX_BYTES")
+	f("MICROCONV_BATCH_MAX_BYTES=32MiB", "MICROCONV_BATCH_MAX_BYTES")
 	f("MICROCONV_BATCH_MAX_WAIT=soon", "MICROCONV_BATCH_MAX_WAIT")
 	f("MICROCONV_BATCH_MAX_WAIT=0s", "MICROCONV_BATCH_MAX_WAIT")
 	f("MICROCONV_KAFKA_TLS=maybe", "MICROCONV_KAFKA_TLS")
