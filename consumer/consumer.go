@@ -42,7 +42,7 @@ type Config struct {
 	// 32 MiB and 1s).
 	BatchMaxRows  int
 	BatchMaxBytes int
-	BatchMaxWait time.Duration
+	BatchMaxWait  time.Duration
 	// ShutdownTimeout bounds the final flush and commit (default 30s).
 	ShutdownTimeout time.Duration
 	// RebalanceFlushTimeout bounds the flush and commit when partitions are

@@ -12,6 +12,8 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/microconv/microconv/internal/rawjson"
+	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
 
@@ -74,13 +76,18 @@ type source struct {
 type segmentDecoder struct {
 	p        fastjson.Parser
 	maxBytes int
+	pp       fastjson.Parser // properties that must be re-written (fast path)
 	buf      []byte
+	arena    []byte // unescaped strings of the fast path, reset per message
+	tape     rawjson.Tape
 	intern   map[string]string
 	// borrow: strings that are not interned point into the parser's memory
 	// instead of being copied; they are valid until the next decode. The
 	// consumer's workers copy each row into the batch before decoding the
 	// next message, so they borrow and allocate nothing per event.
 	borrow bool
+	// slow disables the fast path (tests compare the two).
+	slow bool
 }
 
 // maxInterned bounds the strings a decoder keeps for reuse.
@@ -93,10 +100,11 @@ func (d *segmentDecoder) str(b []byte, intern bool) string {
 	if len(b) == 0 {
 		return ""
 	}
+	if d.borrow {
+		// A view costs nothing: interning would only add a map lookup.
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
 	if !intern {
-		if d.borrow {
-			return unsafe.String(unsafe.SliceData(b), len(b))
-		}
 		return string(b)
 	}
 	if s, ok := d.intern[string(b)]; ok {
@@ -112,15 +120,89 @@ func (d *segmentDecoder) str(b []byte, intern bool) string {
 	return s
 }
 
+// jfield is a JSON value of a message, as read by either path: fastjson's
+// tree (fv) or rawjson's text (raw). Both nil: absent.
+type jfield struct {
+	fv   *fastjson.Value
+	raw  []byte
+	node rawjson.Node // raw's place on the decoder's tape, when recorded
+}
+
+func (f jfield) present() bool { return f.fv != nil || f.raw != nil }
+
+func (f jfield) typ() fastjson.Type {
+	if f.fv != nil {
+		return f.fv.Type()
+	}
+	return rawjson.Type(f.raw)
+}
+
+// get returns the member key of an object (the first one of that name).
+func (f jfield) get(key string) jfield {
+	if f.fv != nil {
+		return jfield{fv: f.fv.Get(key)}
+	}
+	if f.node.Valid() {
+		if c, v, ok := f.node.Child(key); ok {
+			return jfield{raw: v, node: c}
+		}
+		return jfield{}
+	}
+	if f.raw != nil && rawjson.Type(f.raw) == fastjson.TypeObject {
+		if v, ok := rawjson.Get(f.raw, key); ok {
+			return jfield{raw: v}
+		}
+	}
+	return jfield{}
+}
+
+// members calls fn with each member of an object, in order, keys unescaped.
+func (f jfield) members(fn func(key []byte, v jfield)) {
+	if f.fv != nil {
+		o, _ := f.fv.Object()
+		o.Visit(func(key []byte, v *fastjson.Value) { fn(key, jfield{fv: v}) })
+		return
+	}
+	if f.node.Valid() {
+		f.node.Each(func(key, v []byte, c rawjson.Node) bool {
+			fn(key, jfield{raw: v, node: c})
+			return true
+		})
+		return
+	}
+	for it := rawjson.Members(f.raw); it.Next(); {
+		fn(it.Key, jfield{raw: it.Value})
+	}
+}
+
+// stringBytes returns the unescaped bytes of a JSON string.
+func (d *segmentDecoder) stringBytes(f jfield) []byte {
+	if f.fv != nil {
+		b, _ := f.fv.StringBytes()
+		return b
+	}
+	var b []byte
+	b, d.arena = rawjson.String(d.arena, f.raw)
+	return b
+}
+
+// numberText returns the text of a JSON number or boolean.
+func (d *segmentDecoder) numberText(f jfield) string {
+	if f.fv != nil {
+		return f.fv.String()
+	}
+	return d.str(f.raw, false)
+}
+
 // fields are the top-level members the decoder reads, found in one pass
 // over the object (the first occurrence of a duplicate key wins, as with
 // fastjson's Get, which the rules use).
 type fields struct {
-	typ, event, name, userID, anonID, timestamp, messageID, context, properties *fastjson.Value
+	typ, event, name, userID, anonID, timestamp, messageID, context, properties jfield
 }
 
-func (f *fields) visit(key []byte, v *fastjson.Value) {
-	var dst **fastjson.Value
+func (f *fields) visit(key []byte, v jfield) {
+	var dst *jfield
 	switch string(key) {
 	case "type":
 		dst = &f.typ
@@ -143,73 +225,118 @@ func (f *fields) visit(key []byte, v *fastjson.Value) {
 	default:
 		return
 	}
-	if *dst == nil {
+	if !dst.present() {
 		*dst = v
 	}
 }
 
-// decode fills ev from raw and returns the parsed document for rule matching,
-// or why the message is rejected.
-func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjson.Value, *Rejection) {
+// scan is the fast path: one strict pass over raw (rawjson) that validates
+// it, records its objects' members on d's tape and finds the top-level
+// fields. ok is false when raw is not an object rawjson accepts, or not
+// valid UTF-8; the caller then checks and parses it with fastjson, which
+// decides.
+func (d *segmentDecoder) scan(raw []byte, f *fields) (obj []byte, ok bool) {
+	var sc rawjson.Scanner
+	start := rawjson.SkipWS(raw, 0)
+	if start >= len(raw) || raw[start] != '{' {
+		return nil, false
+	}
+	end, ok := sc.SkipTape(raw, start, &d.tape)
+	if !ok || rawjson.SkipWS(raw, end) != len(raw) || sc.High && !utf8.Valid(raw) {
+		return nil, false
+	}
+	d.tape.Node(rawjson.Root).Each(func(key, v []byte, c rawjson.Node) bool {
+		f.visit(key, jfield{raw: v, node: c})
+		return true
+	})
+	return raw[start:end], true
+}
+
+// decode fills ev from raw and sets what the rules read of it in rev (its
+// text, or its fastjson parse), or returns why the message is rejected.
+func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event, rev *rules.Event) *Rejection {
 	if len(raw) == 0 {
-		return nil, reject(ReasonEmpty, "empty message")
+		return reject(ReasonEmpty, "empty message")
 	}
 	if d.maxBytes > 0 && len(raw) > d.maxBytes {
-		return nil, reject(ReasonTooLarge, "message of %d bytes exceeds the limit of %d bytes", len(raw), d.maxBytes)
+		return reject(ReasonTooLarge, "message of %d bytes exceeds the limit of %d bytes", len(raw), d.maxBytes)
 	}
-	if !validText(raw) {
-		if !utf8.Valid(raw) {
-			return nil, reject(ReasonInvalidUTF8, "message is not valid UTF-8")
-		}
-		return nil, reject(ReasonInvalidJSON, "cannot parse JSON: a string holds a raw control character (RFC 8259 requires it escaped)")
-	}
-	doc, err := d.p.ParseBytes(raw)
-	if err != nil {
-		return nil, reject(ReasonInvalidJSON, "cannot parse JSON: %s", truncate(strings.TrimPrefix(err.Error(), "cannot parse JSON: "), 200))
-	}
-	obj, err := doc.Object()
-	if err != nil {
-		return nil, reject(ReasonNotObject, "message is a JSON %s, not an object", doc.Type())
-	}
+	d.arena = d.arena[:0]
 	var f fields
-	obj.Visit(f.visit)
+	var obj []byte
+	fast := false
+	if !d.slow {
+		// Text the fast path accepts is valid UTF-8 without raw control
+		// characters in strings: validText would pass it.
+		obj, fast = d.scan(raw, &f)
+	}
+	if fast {
+		rev.Reset(obj, &d.tape)
+	} else {
+		if !validText(raw) {
+			if !utf8.Valid(raw) {
+				return reject(ReasonInvalidUTF8, "message is not valid UTF-8")
+			}
+			return reject(ReasonInvalidJSON, "cannot parse JSON: a string holds a raw control character (RFC 8259 requires it escaped)")
+		}
+		f = fields{}
+		doc, err := d.p.ParseBytes(raw)
+		if err != nil {
+			return reject(ReasonInvalidJSON, "cannot parse JSON: %s", truncate(strings.TrimPrefix(err.Error(), "cannot parse JSON: "), 200))
+		}
+		o, err := doc.Object()
+		if err != nil {
+			return reject(ReasonNotObject, "message is a JSON %s, not an object", doc.Type())
+		}
+		o.Visit(func(key []byte, v *fastjson.Value) { f.visit(key, jfield{fv: v}) })
+		*rev = rules.Event{Doc: doc}
+	}
+	if rj := d.fill(&f, src, ev); rj != nil {
+		rev.Reset(nil, nil)
+		return rj
+	}
+	rev.Type, rev.Name = ev.Type, ev.Event
+	return nil
+}
 
+// fill reads the event from its top-level fields.
+func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection {
 	// The objects the normalized fields come from must be objects when present.
 	for _, c := range [...]struct {
 		k string
-		v *fastjson.Value
+		v jfield
 	}{{"properties", f.properties}, {"context", f.context}} {
-		if c.v != nil && c.v.Type() != fastjson.TypeObject && c.v.Type() != fastjson.TypeNull {
-			return nil, reject(ReasonBadField, "field %q is a JSON %s, want an object", c.k, c.v.Type())
+		if c.v.present() && c.v.typ() != fastjson.TypeObject && c.v.typ() != fastjson.TypeNull {
+			return reject(ReasonBadField, "field %q is a JSON %s, want an object", c.k, c.v.typ())
 		}
 	}
 
-	typ, rj := d.optString(f.typ, "type", true)
+	typ, rj := d.optField(f.typ, "type", true)
 	if rj != nil {
-		return nil, rj
+		return rj
 	}
 	if hasUpper(typ) {
 		typ = strings.ToLower(typ)
 	}
-	name, rj := d.optString(f.event, "event", true)
+	name, rj := d.optField(f.event, "event", true)
 	if rj != nil {
-		return nil, rj
+		return rj
 	}
 	switch typ {
 	case "":
 		// Not a Segment call type: a message with an event name is a track.
 		if name == "" {
-			return nil, reject(ReasonMissingEvent, "no event name: fields \"type\" and \"event\" are both absent or empty")
+			return reject(ReasonMissingEvent, "no event name: fields \"type\" and \"event\" are both absent or empty")
 		}
 		typ = "track"
 	case "track":
 		if name == "" {
-			return nil, reject(ReasonMissingEvent, "track call without an event name (field \"event\")")
+			return reject(ReasonMissingEvent, "track call without an event name (field \"event\")")
 		}
 	case "page", "screen":
-		n, rj := d.optString(f.name, "name", true)
+		n, rj := d.optField(f.name, "name", true)
 		if rj != nil {
-			return nil, rj
+			return rj
 		}
 		switch {
 		case n != "":
@@ -224,38 +351,38 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 		}
 	}
 
-	user, rj := d.optString(f.userID, "userId", false)
+	user, rj := d.optField(f.userID, "userId", false)
 	if rj != nil {
-		return nil, rj
+		return rj
 	}
 	if user == "" {
-		if user, rj = d.optString(f.anonID, "anonymousId", false); rj != nil {
-			return nil, rj
+		if user, rj = d.optField(f.anonID, "anonymousId", false); rj != nil {
+			return rj
 		}
 	}
 	if user == "" {
-		return nil, reject(ReasonMissingUserKey, "no user key: fields \"userId\" and \"anonymousId\" are both absent or empty")
+		return reject(ReasonMissingUserKey, "no user key: fields \"userId\" and \"anonymousId\" are both absent or empty")
 	}
 
 	tsv := f.timestamp
-	if tsv == nil || tsv.Type() == fastjson.TypeNull {
-		return nil, reject(ReasonMissingTS, "no field \"timestamp\"")
+	if !tsv.present() || tsv.typ() == fastjson.TypeNull {
+		return reject(ReasonMissingTS, "no field \"timestamp\"")
 	}
-	tsb, err := tsv.StringBytes()
-	if err != nil {
-		return nil, reject(ReasonBadTS, "field \"timestamp\" is a JSON %s, want an RFC 3339 string", tsv.Type())
+	if tsv.typ() != fastjson.TypeString {
+		return reject(ReasonBadTS, "field \"timestamp\" is a JSON %s, want an RFC 3339 string", tsv.typ())
 	}
+	tsb := d.stringBytes(tsv)
 	ms, ok := parseTimestamp(tsb)
 	if !ok {
-		return nil, reject(ReasonBadTS, "cannot parse timestamp %q as RFC 3339", truncate(string(tsb), 64))
+		return reject(ReasonBadTS, "cannot parse timestamp %q as RFC 3339", truncate(string(tsb), 64))
 	}
 	if ms < minTS || ms >= maxTS {
-		return nil, reject(ReasonTSOutOfRange, "timestamp %q is outside [1970-01-01, 2106-01-01)", truncate(string(tsb), 64))
+		return reject(ReasonTSOutOfRange, "timestamp %q is outside [1970-01-01, 2106-01-01)", truncate(string(tsb), 64))
 	}
 
-	id, rj := d.optString(f.messageID, "messageId", false)
+	id, rj := d.optField(f.messageID, "messageId", false)
 	if rj != nil {
-		return nil, rj
+		return rj
 	}
 	if id == "" {
 		id = hashID(src)
@@ -272,41 +399,95 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event) (*fastjs
 		Offset:    src.offset,
 	}
 	props := f.properties
-	if props != nil && props.Type() != fastjson.TypeObject {
-		props = nil
+	if props.present() && props.typ() != fastjson.TypeObject {
+		props = jfield{}
 	}
-	if ctx := f.context; ctx != nil && ctx.Type() == fastjson.TypeObject {
+	if ctx := f.context; ctx.present() && ctx.typ() == fastjson.TypeObject {
 		d.context(ctx, ev)
 	}
-	if props != nil {
+	if props.present() {
+		var p pageFields
+		props.members(p.visit)
 		if ev.SessionID == "" {
-			ev.SessionID = d.text(props.Get("session_id"), false)
+			ev.SessionID = d.textField(p.session, false)
 		}
 		if ev.URL == "" {
-			ev.URL = d.text(props.Get("url"), false)
+			ev.URL = d.textField(p.url, false)
 		}
 		if ev.Path == "" {
-			ev.Path = d.text(props.Get("path"), false)
+			ev.Path = d.textField(p.path, false)
 		}
 		if ev.Referrer == "" {
-			ev.Referrer = d.text(props.Get("referrer"), false)
+			ev.Referrer = d.textField(p.referrer, false)
 		}
-		d.buf = appendJSON(d.buf[:0], props)
-		if d.borrow {
-			ev.Properties = unsafe.String(unsafe.SliceData(d.buf), len(d.buf))
-		} else {
-			ev.Properties = string(d.buf)
+		ev.Properties = d.propertiesText(props)
+	}
+	return nil
+}
+
+// propertiesText is the JSON text stored in events.properties: compact,
+// strings re-quoted (appendJSON). Text from the fast path that is already
+// in that form (no whitespace outside strings, no escapes) is used as it is.
+func (d *segmentDecoder) propertiesText(props jfield) string {
+	if props.raw != nil && compactPlain(props.raw) {
+		return d.str(props.raw, false)
+	}
+	v := props.fv
+	if v == nil {
+		var err error
+		if v, err = d.pp.ParseBytes(props.raw); err != nil {
+			return "" // not reached: rawjson accepted the text
 		}
 	}
-	return doc, nil
+	d.buf = appendJSON(d.buf[:0], v)
+	return d.str(d.buf, false)
+}
+
+// compactPlain reports whether the JSON text b holds no escapes and no
+// whitespace outside strings: then appendJSON would write it unchanged.
+func compactPlain(b []byte) bool {
+	in := false
+	for _, c := range b {
+		switch {
+		case c == '\\':
+			return false
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
+// pageFields are the page fields of context.page or properties (the first
+// occurrence of each key).
+type pageFields struct{ url, path, referrer, session jfield }
+
+func (p *pageFields) visit(key []byte, v jfield) {
+	var dst *jfield
+	switch string(key) {
+	case "url":
+		dst = &p.url
+	case "path":
+		dst = &p.path
+	case "referrer":
+		dst = &p.referrer
+	case "session_id":
+		dst = &p.session
+	default:
+		return
+	}
+	if !dst.present() {
+		*dst = v
+	}
 }
 
 // context reads the normalized fields of the context object in one pass.
-func (d *segmentDecoder) context(ctx *fastjson.Value, ev *sink.Event) {
-	o, _ := ctx.Object()
-	var session, page, campaign, device, location *fastjson.Value
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		var dst **fastjson.Value
+func (d *segmentDecoder) context(ctx jfield, ev *sink.Event) {
+	var session, page, campaign, device, location jfield
+	ctx.members(func(key []byte, v jfield) {
+		var dst *jfield
 		switch string(key) {
 		case "session_id":
 			dst = &session
@@ -321,30 +502,51 @@ func (d *segmentDecoder) context(ctx *fastjson.Value, ev *sink.Event) {
 		default:
 			return
 		}
-		if *dst == nil {
+		if !dst.present() {
 			*dst = v
 		}
 	})
-	ev.SessionID = d.text(session, false)
-	if page != nil && page.Type() == fastjson.TypeObject {
-		ev.URL = d.text(page.Get("url"), false)
-		ev.Path = d.text(page.Get("path"), false)
-		ev.Referrer = d.text(page.Get("referrer"), false)
+	ev.SessionID = d.textField(session, false)
+	if page.present() && page.typ() == fastjson.TypeObject {
+		var p pageFields
+		page.members(p.visit)
+		ev.URL = d.textField(p.url, false)
+		ev.Path = d.textField(p.path, false)
+		ev.Referrer = d.textField(p.referrer, false)
 	}
-	if campaign != nil && campaign.Type() == fastjson.TypeObject {
+	if campaign.present() && campaign.typ() == fastjson.TypeObject {
+		var c [5]jfield // source, medium, name, term, content
+		campaign.members(func(key []byte, v jfield) {
+			i := -1
+			switch string(key) {
+			case "source":
+				i = 0
+			case "medium":
+				i = 1
+			case "name":
+				i = 2
+			case "term":
+				i = 3
+			case "content":
+				i = 4
+			}
+			if i >= 0 && !c[i].present() {
+				c[i] = v
+			}
+		})
 		ev.UTM = sink.UTM{
-			Source:   d.text(campaign.Get("source"), true),
-			Medium:   d.text(campaign.Get("medium"), true),
-			Campaign: d.text(campaign.Get("name"), true),
-			Term:     d.text(campaign.Get("term"), false),
-			Content:  d.text(campaign.Get("content"), false),
+			Source:   d.textField(c[0], true),
+			Medium:   d.textField(c[1], true),
+			Campaign: d.textField(c[2], true),
+			Term:     d.textField(c[3], false),
+			Content:  d.textField(c[4], false),
 		}
 	}
-	if device != nil && device.Type() == fastjson.TypeObject {
-		ev.Device = d.text(device.Get("type"), true)
+	if device.present() && device.typ() == fastjson.TypeObject {
+		ev.Device = d.textField(device.get("type"), true)
 	}
-	if location != nil && location.Type() == fastjson.TypeObject {
-		ev.Country = d.text(location.Get("country"), true)
+	if location.present() && location.typ() == fastjson.TypeObject {
+		ev.Country = d.textField(location.get("country"), true)
 	}
 }
 
@@ -360,37 +562,44 @@ func hasUpper(s string) bool {
 // optString reads an optional top-level identifier field: a string, or a
 // number taken as its JSON text; null and absent give "". Anything else is a
 // bad field.
-func (d *segmentDecoder) optString(v *fastjson.Value, key string, intern bool) (string, *Rejection) {
-	if v == nil {
+func (d *segmentDecoder) optField(v jfield, key string, intern bool) (string, *Rejection) {
+	if !v.present() {
 		return "", nil
 	}
-	switch v.Type() {
+	switch t := v.typ(); t {
 	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return d.str(b, intern), nil
+		return d.str(d.stringBytes(v), intern), nil
 	case fastjson.TypeNumber:
-		return v.String(), nil
+		return d.numberText(v), nil
 	case fastjson.TypeNull:
 		return "", nil
 	default:
-		return "", reject(ReasonBadField, "field %q is a JSON %s, want a string", key, v.Type())
+		return "", reject(ReasonBadField, "field %q is a JSON %s, want a string", key, t)
 	}
 }
 
 // text renders a scalar for a normalized column: strings as they are,
 // numbers and booleans as their JSON text, anything else as "".
-func (d *segmentDecoder) text(v *fastjson.Value, intern bool) string {
-	if v == nil {
+func (d *segmentDecoder) textField(v jfield, intern bool) string {
+	if !v.present() {
 		return ""
 	}
-	switch v.Type() {
+	switch v.typ() {
 	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return d.str(b, intern)
+		return d.str(d.stringBytes(v), intern)
 	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
-		return v.String()
+		return d.numberText(v)
 	}
 	return ""
+}
+
+// optString and text are optField and textField for fastjson values.
+func (d *segmentDecoder) optString(v *fastjson.Value, key string, intern bool) (string, *Rejection) {
+	return d.optField(jfield{fv: v}, key, intern)
+}
+
+func (d *segmentDecoder) text(v *fastjson.Value, intern bool) string {
+	return d.textField(jfield{fv: v}, intern)
 }
 
 // hashID is the event id of a message without messageId: the same message

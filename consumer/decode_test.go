@@ -1,10 +1,15 @@
 package consumer
 
 import (
+	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
 
@@ -15,11 +20,11 @@ func TestDecodeSegment(t *testing.T) {
 		t.Helper()
 		var d segmentDecoder
 		var got sink.Event
-		doc, rj := d.decode([]byte(raw), testSrc, &got)
+		doc, rj := decodeBoth(t, &d, []byte(raw), testSrc, &got)
 		if rj != nil {
 			t.Fatalf("decode(%s) rejected: %v", raw, rj)
 		}
-		if doc == nil {
+		if doc.Doc == nil && doc.Raw == nil {
 			t.Fatalf("decode(%s) returned no document", raw)
 		}
 		want.Topic, want.Partition, want.Offset = "clicks", 3, 42
@@ -69,7 +74,7 @@ func TestDecodeDeterministicID(t *testing.T) {
 	id := func(src source) string {
 		var d segmentDecoder
 		var ev sink.Event
-		if _, rj := d.decode(raw, src, &ev); rj != nil {
+		if _, rj := decodeBoth(t, &d, raw, src, &ev); rj != nil {
 			t.Fatal(rj)
 		}
 		return ev.EventID
@@ -94,7 +99,7 @@ func TestDecodeRejects(t *testing.T) {
 		t.Helper()
 		d := segmentDecoder{maxBytes: 200}
 		var ev sink.Event
-		_, rj := d.decode([]byte(raw), testSrc, &ev)
+		_, rj := decodeBoth(t, &d, []byte(raw), testSrc, &ev)
 		if rj == nil {
 			t.Fatalf("decode(%q) accepted, want rejection %s", raw, reason)
 		}
@@ -143,9 +148,9 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		d := segmentDecoder{maxBytes: 1 << 16}
 		var ev sink.Event
-		doc, rj := d.decode(raw, testSrc, &ev)
+		doc, rj := decodeBoth(t, &d, raw, testSrc, &ev)
 		if rj != nil {
-			if doc != nil || rj.Reason == "" || rj.Detail == "" {
+			if doc.Doc != nil || doc.Raw != nil || rj.Reason == "" || rj.Detail == "" {
 				t.Fatalf("rejection without reason or with a document: %+v", rj)
 			}
 			return
@@ -168,7 +173,7 @@ func TestDecodeAbuse(t *testing.T) {
 		t.Helper()
 		d := segmentDecoder{maxBytes: 1 << 20}
 		var ev sink.Event
-		_, rj := d.decode([]byte(raw), testSrc, &ev)
+		_, rj := decodeBoth(t, &d, []byte(raw), testSrc, &ev)
 		if rj == nil || rj.Reason != reason {
 			t.Fatalf("%s: got %v, want rejection %s", name, rj, reason)
 		}
@@ -176,10 +181,10 @@ func TestDecodeAbuse(t *testing.T) {
 	f("deeply nested object", deep, ReasonInvalidJSON)
 	d := segmentDecoder{maxBytes: 64 << 20}
 	var ev sink.Event
-	if _, rj := d.decode([]byte(deep), testSrc, &ev); rj == nil || rj.Reason != ReasonInvalidJSON {
+	if _, rj := decodeBoth(t, &d, []byte(deep), testSrc, &ev); rj == nil || rj.Reason != ReasonInvalidJSON {
 		t.Fatalf("deep nesting under the size limit: got %v, want invalid_json", rj)
 	}
-	if _, rj := d.decode([]byte(deepArr), testSrc, &ev); rj == nil || rj.Reason != ReasonInvalidJSON {
+	if _, rj := decodeBoth(t, &d, []byte(deepArr), testSrc, &ev); rj == nil || rj.Reason != ReasonInvalidJSON {
 		t.Fatalf("deeply nested arrays: got %v, want invalid_json", rj)
 	}
 	f("2 MiB message", huge, ReasonTooLarge)
@@ -236,4 +241,98 @@ func FuzzValidText(f *testing.F) {
 			t.Fatalf("validText(%q) = %v, want %v", raw, got, want)
 		}
 	})
+}
+
+// decodeBoth decodes raw with d, and again with the fast path off, and
+// fails unless both give the same event or the same rejection, and the
+// same conversions under the reference rule sets.
+func decodeBoth(t testing.TB, d *segmentDecoder, raw []byte, src source, ev *sink.Event) (*rules.Event, *Rejection) {
+	t.Helper()
+	var rev rules.Event
+	rj := d.decode(raw, src, ev, &rev)
+	got := *ev
+	slow := segmentDecoder{maxBytes: d.maxBytes, slow: true}
+	var want sink.Event
+	var wrev rules.Event
+	wrj := slow.decode(raw, src, &want, &wrev)
+	switch {
+	case (rj == nil) != (wrj == nil):
+		t.Fatalf("decode(%q): fast path %v, fastjson %v", raw, rj, wrj)
+	case rj != nil && (rj.Reason != wrj.Reason || rj.Detail != wrj.Detail):
+		t.Fatalf("decode(%q): fast path rejects with %v, fastjson with %v", raw, rj, wrj)
+	case rj == nil && got != want:
+		t.Fatalf("decode(%q):\nfast path %+v\n fastjson %+v", raw, got, want)
+	}
+	if rj == nil {
+		for _, set := range diffRuleSets(t) {
+			a, b := matchSummary(set.Match(&rev, nil)), matchSummary(set.Match(&wrev, nil))
+			if a != b {
+				t.Fatalf("decode(%q): fast path matches %s, fastjson %s", raw, a, b)
+			}
+		}
+	}
+	return &rev, rj
+}
+
+func matchSummary(ms []rules.Match) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%s=%v/%x ", m.Conversion.ID, m.HasValue, math.Float64bits(m.Value))
+	}
+	return b.String()
+}
+
+var diffRules struct {
+	once sync.Once
+	sets []*rules.Set
+}
+
+// diffRuleSets are the generator's rule pack and one using every operator.
+func diffRuleSets(t testing.TB) []*rules.Set {
+	diffRules.once.Do(func() {
+		for _, y := range []string{gen.DefaultRules, `
+conversions:
+  - id: ops
+    value: properties.revenue
+    match:
+      where:
+        - any:
+            - {path: properties.a, op: eq, value: x}
+            - {path: properties.a, op: eq, value: 1}
+            - {path: properties.b, op: in, value: [x, 1, false, null]}
+            - {path: properties.c, op: contains, value: x}
+            - {path: context.page.path, op: prefix, value: /p}
+            - {path: properties.e.0.f, op: gt, value: 1}
+            - {path: properties.g, op: exists}
+            - {path: event, op: regex, value: '^[A-Z]'}
+  - id: all_events
+    value: properties.price
+    match: {event_regex: '.'}
+`} {
+			s, err := rules.Parse("diff.yaml", []byte(y))
+			if err != nil {
+				panic(err)
+			}
+			diffRules.sets = append(diffRules.sets, s)
+		}
+	})
+	return diffRules.sets
+}
+
+// The fast path and fastjson agree on every generated message (all the
+// generator's shapes and malformed kinds).
+func TestDecodeFastPathAgrees(t *testing.T) {
+	s := gen.Generate(gen.Options{Seed: 3, Users: 300})
+	fast := 0
+	for i, m := range s.Messages {
+		var d segmentDecoder
+		var ev sink.Event
+		rev, rj := decodeBoth(t, &d, m.Value, source{"t", 0, int64(i)}, &ev)
+		if rj == nil && rev.Raw != nil {
+			fast++
+		}
+	}
+	if fast < len(s.Messages)*9/10 {
+		t.Fatalf("fast path took %d of %d messages, want most", fast, len(s.Messages))
+	}
 }

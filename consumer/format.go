@@ -97,13 +97,15 @@ type borrower interface{ borrowStrings() }
 func (f *segmentFormat) borrowStrings() { f.dec.borrow = true }
 
 func (f *segmentFormat) Decode(raw []byte, src Source, dst []Decoded) ([]Decoded, *Rejection) {
-	dst = dst[:0]
-	dst = append(dst, Decoded{})
+	// Reuse dst's first element: its rules.Event keeps scratch memory.
+	if cap(dst) > 0 {
+		dst = dst[:1]
+	} else {
+		dst = append(dst[:0], Decoded{})
+	}
 	d := &dst[0]
-	doc, rj := f.dec.decode(raw, source{topic: src.Topic, partition: src.Partition, offset: src.Offset}, &d.Event)
-	if rj != nil {
+	if rj := f.dec.decode(raw, source{topic: src.Topic, partition: src.Partition, offset: src.Offset}, &d.Event, &d.Rule); rj != nil {
 		return dst[:0], rj
 	}
-	d.Rule = rules.Event{Type: d.Event.Type, Name: d.Event.Event, Doc: doc}
 	return dst, nil
 }

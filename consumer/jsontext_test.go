@@ -16,7 +16,7 @@ func TestPropertiesStayJSON(t *testing.T) {
 	var d segmentDecoder
 	var ev sink.Event
 	raw := `{"event":"E","userId":"u","timestamp":"2024-01-02T03:04:05Z","properties":{"a":"x\u0001y","b":"tab\there","c":"quote\" back\\ slash","d":[1,2.50,{"e":null}],"f":"é"}}`
-	if _, rj := d.decode([]byte(raw), testSrc, &ev); rj != nil {
+	if _, rj := decodeBoth(t, &d, []byte(raw), testSrc, &ev); rj != nil {
 		t.Fatal(rj)
 	}
 	var got, want any

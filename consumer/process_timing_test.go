@@ -24,7 +24,7 @@ func BenchmarkProcess(b *testing.B) {
 		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
 		size += len(m.Value)
 	}
-	w := &worker{format: &segmentFormat{dec: segmentDecoder{maxBytes: 1 << 20}}, metrics: NewMetrics(nil)}
+	w := newWorker(&segmentFormat{dec: segmentDecoder{maxBytes: 1 << 20}}, NewMetrics(nil))
 	b.SetBytes(int64(size / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -45,5 +45,28 @@ func BenchmarkParseOnly(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_, _ = d.p.ParseBytes(s.Messages[i%len(s.Messages)].Value)
+	}
+}
+
+// BenchmarkProcessFastjson is BenchmarkProcess with the fast path off: every
+// message parsed by fastjson (the ratio shows what rawjson gains).
+func BenchmarkProcessFastjson(b *testing.B) {
+	set, err := rules.Parse("r.yaml", []byte(gen.DefaultRules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := gen.Generate(gen.Options{Seed: 1, Users: 2000})
+	msgs := make([]kafka.Message, len(s.Messages))
+	size := 0
+	for i, m := range s.Messages {
+		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
+		size += len(m.Value)
+	}
+	w := newWorker(&segmentFormat{dec: segmentDecoder{maxBytes: 1 << 20, slow: true}}, NewMetrics(nil))
+	b.SetBytes(int64(size / len(msgs)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.process(&msgs[i%len(msgs)], set, 0)
 	}
 }

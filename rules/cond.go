@@ -99,21 +99,21 @@ type cond struct {
 //   - gt, gte, lt, lte: a JSON number or a string that parses as a number,
 //     compared as float64 with the rule's number; anything else is false.
 //   - exists: the path is present and not null.
-func (c *cond) eval(doc *fastjson.Value) bool {
+func (c *cond) eval(ev *Event) bool {
 	switch c.op {
 	case opAll:
-		return evalAll(c.sub, doc)
+		return evalAll(c.sub, ev)
 	case opAny:
 		for _, s := range c.sub {
-			if s.eval(doc) {
+			if s.eval(ev) {
 				return true
 			}
 		}
 		return false
 	case opNot:
-		return !evalAll(c.sub, doc)
+		return !evalAll(c.sub, ev)
 	}
-	v := doc.Get(c.path...)
+	v := ev.lookup(c.path)
 	switch c.op {
 	case opEq:
 		return equal(v, &c.val)
@@ -147,16 +147,16 @@ func (c *cond) eval(doc *fastjson.Value) bool {
 		f, ok := numeric(v)
 		return ok && f <= c.val.num
 	case opExists:
-		return v != nil && v.Type() != fastjson.TypeNull
+		return v.found && v.t != fastjson.TypeNull
 	case opNotExists:
-		return v == nil || v.Type() == fastjson.TypeNull
+		return !v.found || v.t == fastjson.TypeNull
 	}
 	return false
 }
 
-func evalAll(conds []*cond, doc *fastjson.Value) bool {
+func evalAll(conds []*cond, ev *Event) bool {
 	for _, c := range conds {
-		if !c.eval(doc) {
+		if !c.eval(ev) {
 			return false
 		}
 	}
@@ -173,15 +173,15 @@ func evalAll(conds []*cond, doc *fastjson.Value) bool {
 //     number: numeric equality;
 //   - JSON true/false vs rule bool, or vs the rule strings "true"/"false";
 //   - JSON objects and arrays equal nothing.
-func equal(v *fastjson.Value, s *scalar) bool {
-	if v == nil {
+func equal(v value, s *scalar) bool {
+	if !v.found {
 		return false
 	}
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeNull:
 		return s.kind == kindNull
 	case fastjson.TypeString:
-		b, _ := v.StringBytes()
+		b := v.s
 		switch s.kind {
 		case kindString:
 			return string(b) == s.text
@@ -198,7 +198,7 @@ func equal(v *fastjson.Value, s *scalar) bool {
 		if !s.isNum {
 			return false
 		}
-		f, err := v.Float64()
+		f, err := v.float()
 		return err == nil && f == s.num
 	case fastjson.TypeTrue:
 		return s.isBool && s.b
@@ -208,7 +208,7 @@ func equal(v *fastjson.Value, s *scalar) bool {
 	return false
 }
 
-func in(v *fastjson.Value, list []scalar) bool {
+func in(v value, list []scalar) bool {
 	for i := range list {
 		if equal(v, &list[i]) {
 			return true
@@ -217,48 +217,45 @@ func in(v *fastjson.Value, list []scalar) bool {
 	return false
 }
 
-func contains(v *fastjson.Value, s *scalar) bool {
-	if v == nil {
+func contains(v value, s *scalar) bool {
+	if !v.found {
 		return false
 	}
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeString:
 		if s.kind == kindNull {
 			return false
 		}
-		b, _ := v.StringBytes()
-		return bytes.Contains(b, s.textb)
+		return bytes.Contains(v.s, s.textb)
 	case fastjson.TypeArray:
-		a, _ := v.Array()
-		for _, e := range a {
-			if equal(e, s) {
-				return true
-			}
-		}
+		found := false
+		v.elements(func(e value) bool {
+			found = equal(e, s)
+			return !found
+		})
+		return found
 	}
 	return false
 }
 
-func stringBytes(v *fastjson.Value) ([]byte, bool) {
-	if v == nil || v.Type() != fastjson.TypeString {
+func stringBytes(v value) ([]byte, bool) {
+	if !v.found || v.t != fastjson.TypeString {
 		return nil, false
 	}
-	b, _ := v.StringBytes()
-	return b, true
+	return v.s, true
 }
 
 // numeric reads a JSON number, or a JSON string that parses as a number.
-func numeric(v *fastjson.Value) (float64, bool) {
-	if v == nil {
+func numeric(v value) (float64, bool) {
+	if !v.found {
 		return 0, false
 	}
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeNumber:
-		f, err := v.Float64()
+		f, err := v.float()
 		return f, err == nil
 	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return parseNumeric(b)
+		return parseNumeric(v.s)
 	}
 	return 0, false
 }

@@ -105,6 +105,15 @@ func closer(a, b *Explanation) bool {
 // first that fails. It agrees with the index plus match: the index admits
 // an event whose name is in names (or any name when names is nil).
 func (m *matcher) explain(ev *Event) Explanation {
+	if ev.Raw != nil {
+		// Explanations quote values as fastjson renders them.
+		var p fastjson.Parser
+		doc, err := p.ParseBytes(ev.Raw)
+		if err != nil {
+			doc = nil
+		}
+		ev = &Event{Type: ev.Type, Name: ev.Name, Doc: doc}
+	}
 	var x Explanation
 	fail := func(why string) {
 		x.Failing++
@@ -137,10 +146,10 @@ func (m *matcher) explain(ev *Event) Explanation {
 	}
 	for i, c := range m.where {
 		name := "where[" + strconv.Itoa(i) + "]"
-		if c.eval(ev.Doc) {
+		if c.eval(ev) {
 			x.WhereHeld++
 		} else {
-			fail(c.why(ev.Doc, name))
+			fail(c.why(ev, name))
 		}
 	}
 	x.Matched = x.Failing == 0
@@ -148,7 +157,7 @@ func (m *matcher) explain(ev *Event) Explanation {
 }
 
 // why says why c, named name ("where[1].any[0]"), fails on doc.
-func (c *cond) why(doc *fastjson.Value, name string) string {
+func (c *cond) why(doc *Event, name string) string {
 	switch c.op {
 	case opAll:
 		for i, s := range c.sub {
@@ -169,11 +178,11 @@ func (c *cond) why(doc *fastjson.Value, name string) string {
 		}
 		return name + " not failed: " + strings.Join(parts, "; ")
 	}
-	return name + " " + c.String() + " failed: value is " + describeValue(doc.Get(c.path...))
+	return name + " " + c.String() + " failed: value is " + describeValue(doc.Doc.Get(c.path...))
 }
 
 // holds says why c, named name, holds on doc.
-func (c *cond) holds(doc *fastjson.Value, name string) string {
+func (c *cond) holds(doc *Event, name string) string {
 	switch c.op {
 	case opAll:
 		parts := make([]string, len(c.sub))
@@ -194,7 +203,7 @@ func (c *cond) holds(doc *fastjson.Value, name string) string {
 			}
 		}
 	}
-	return name + " " + c.String() + " holds: value is " + describeValue(doc.Get(c.path...))
+	return name + " " + c.String() + " holds: value is " + describeValue(doc.Doc.Get(c.path...))
 }
 
 func subName(name, group string, i int) string {

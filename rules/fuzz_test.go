@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"math"
 	"os"
 	"testing"
 
@@ -104,8 +105,12 @@ conversions:
 	f.Add(`"x"`)
 	f.Add(`null`)
 	f.Fuzz(func(t *testing.T, js string) {
+		raw := rawEvent(js)
 		doc, err := fastjson.Parse(js)
 		if err != nil {
+			if raw != nil {
+				t.Fatalf("rawjson accepts %q, fastjson does not: %v", js, err)
+			}
 			return
 		}
 		ev := &Event{Type: string(doc.GetStringBytes("type")), Name: string(doc.GetStringBytes("event")), Doc: doc}
@@ -118,6 +123,19 @@ conversions:
 		// The same event again gives the same result (matching has no state).
 		if again := s.Match(ev, nil); len(again) != len(ms) {
 			t.Fatalf("second match differs: %d vs %d", len(again), len(ms))
+		}
+		// The document as text matches exactly as the parsed one.
+		if raw != nil {
+			rms := s.Match(raw, nil)
+			if len(rms) != len(ms) {
+				t.Fatalf("%s: Raw matches %v, Doc matches %v", js, matchIDs(rms), matchIDs(ms))
+			}
+			for i := range ms {
+				a, b := ms[i], rms[i]
+				if a.Conversion != b.Conversion || a.HasValue != b.HasValue || math.Float64bits(a.Value) != math.Float64bits(b.Value) {
+					t.Fatalf("%s: match %d: Doc %+v, Raw %+v", js, i, a, b)
+				}
+			}
 		}
 	})
 }

@@ -23,7 +23,7 @@ func (m *matcher) match(ev *Event) bool {
 	if m.nameRe != nil && !m.nameRe.MatchString(ev.Name) {
 		return false
 	}
-	return evalAll(m.where, ev.Doc)
+	return evalAll(m.where, ev)
 }
 
 // buildIndex fills byName and unnamed so that Match looks at the rules that
@@ -82,7 +82,7 @@ func (s *Set) Match(ev *Event, dst []Match) []Match {
 		}
 		m := Match{Conversion: c}
 		if c.m.value != nil {
-			m.Value, m.HasValue = numeric(ev.Doc.Get(c.m.value...))
+			m.Value, m.HasValue = numeric(ev.lookup(c.m.value))
 		}
 		dst = append(dst, m)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/microconv/microconv/internal/rawjson"
 )
 
 func mustParse(t testing.TB, rulesYAML string) *Set {
@@ -39,6 +41,19 @@ func eventOf(doc *fastjson.Value) *Event {
 	return &Event{Type: string(doc.GetStringBytes("type")), Name: name, Doc: doc}
 }
 
+// rawEvent is the Event of eventJSON with Raw set, nil when rawjson does
+// not accept the text.
+func rawEvent(eventJSON string) *Event {
+	b := []byte(eventJSON)
+	i := rawjson.SkipWS(b, 0)
+	end, ok := rawjson.Skip(b, i)
+	if !ok || rawjson.SkipWS(b, end) != len(b) {
+		return nil
+	}
+	ev := eventOf(fastjson.MustParse(eventJSON))
+	return &Event{Type: ev.Type, Name: ev.Name, Raw: b[i:end]}
+}
+
 func matchIDs(ms []Match) []string {
 	ids := []string{}
 	for _, m := range ms {
@@ -55,6 +70,12 @@ func TestMatchOperators(t *testing.T) {
 		got := len(s.Match(mustEvent(t, eventJSON), nil)) == 1
 		if got != want {
 			t.Fatalf("%s on %s: got %v, want %v", condition, eventJSON, got, want)
+		}
+		// The same with the document as text (the consumer's fast path).
+		if ev := rawEvent(eventJSON); ev != nil {
+			if got := len(s.Match(ev, nil)) == 1; got != want {
+				t.Fatalf("%s on %s as Raw: got %v, want %v", condition, eventJSON, got, want)
+			}
 		}
 	}
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/microconv/microconv/internal/rawjson"
 )
 
 // Limits that guard against abusive or broken rule files.
@@ -32,14 +34,36 @@ const (
 // a 64-bit mask in the funnel views' SQL and adds a stage to it.
 const MaxFunnelSteps = 32
 
-// Event is what rules see of one input event.
+// Event is what rules see of one input event. `where` and `value` paths
+// resolve against Raw when it is set, else against Doc; both nil means every
+// path is missing.
 //
-// Doc is read during Match; fastjson values are not safe for concurrent use,
-// so one Event must not be matched from several goroutines at once.
+// An Event is read and written (scratch memory) during Match, and fastjson
+// values are not safe for concurrent use: one Event must not be matched from
+// several goroutines at once.
 type Event struct {
 	Type string          // normalized call type: track, page, screen, identify, ...
 	Name string          // normalized event name
-	Doc  *fastjson.Value // the raw message, parsed; `where` and `value` paths resolve against it; nil means every path is missing
+	Doc  *fastjson.Value // the message, parsed
+	// Raw is the message's JSON text, accepted by rawjson.Skip (strict JSON,
+	// no escaped object keys): paths are resolved by scanning it, with the
+	// same results as fastjson's Get on its parse.
+	Raw []byte
+	// Tape, when set, is Raw validated onto a rawjson.Tape: paths resolve
+	// through its recorded members instead of scanning Raw.
+	Tape *rawjson.Tape
+
+	scratch []byte   // unescaped strings of the current lookup
+	top     []member // Raw's top-level members, found on the first lookup
+	topDone bool
+}
+
+type member struct{ key, value []byte }
+
+// Reset points ev at the JSON text raw (nil: no document), keeping its
+// memory for reuse; Type and Name are cleared.
+func (ev *Event) Reset(raw []byte, tape *rawjson.Tape) {
+	*ev = Event{Raw: raw, Tape: tape, scratch: ev.scratch[:0], top: ev.top[:0]}
 }
 
 // Conversion is one compiled conversion rule.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,11 @@ type app struct {
 	reloads     *prometheus.CounterVec
 }
 
+// memoryLimit is the Go runtime's soft memory limit for `run` when
+// GOMEMLIMIT is not set: three batches' worth plus 32 MiB (128 MiB with the
+// default 32 MiB batches).
+func memoryLimit(batchMaxBytes int) int64 { return 3*int64(batchMaxBytes) + 32<<20 }
+
 func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 	cfg, _, err := loadConfig("run", args, environ, stderr)
 	if err != nil {
@@ -64,6 +70,13 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 			pprof.StopCPUProfile()
 			_ = f.Close()
 		}()
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		// A soft memory limit from the batch size: at most two batches (and
+		// the blocks being sent) are alive, and the rest is small. The heap
+		// holds few pointers, so collecting more often near the limit is
+		// cheap; without it the heap grows to twice what is alive.
+		debug.SetMemoryLimit(memoryLimit(cfg.BatchMaxBytes))
 	}
 	a := &app{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	a.registerMetrics()

@@ -1,0 +1,202 @@
+package rawjson
+
+// TapeDepth is how deep a Tape records object members: the members of the
+// top-level object (depth 1), of objects in them (2, e.g. context.page) and
+// one level further (3, e.g. context.page.url).
+const TapeDepth = 3
+
+// A Tape records, while a document is validated, where the members of its
+// objects down to TapeDepth are, so that reading them later does not scan
+// the text again. Entries are in document order; each says where its
+// member's key and value are, its depth, and the entry after its subtree.
+// The zero Tape is empty; Reset reuses its memory.
+type Tape struct {
+	b            []byte
+	e            []entry
+	rootS, rootE int
+}
+
+type entry struct {
+	keyStart, keyEnd int32 // key text, without quotes
+	valStart, valEnd int32
+	next             int32 // index of the entry after this one's subtree
+	depth            uint8
+}
+
+// Root is the node of the document's top-level value.
+const Root = -1
+
+// Reset empties t for the text b.
+func (t *Tape) Reset(b []byte) {
+	t.b = b
+	t.e = t.e[:0]
+	t.rootS, t.rootE = 0, len(b)
+}
+
+// Len is the number of recorded members.
+func (t *Tape) Len() int { return len(t.e) }
+
+// SkipTape is Skip for the document's top-level value at b[i], recording
+// object members in t (Reset to b first).
+func (s *Scanner) SkipTape(b []byte, i int, t *Tape) (end int, ok bool) {
+	t.Reset(b)
+	end, ok = s.skipTape(b, i, 0, t)
+	if ok {
+		t.rootS, t.rootE = i, end
+	}
+	return end, ok
+}
+
+func (s *Scanner) skipTape(b []byte, i, depth int, t *Tape) (int, bool) {
+	if i >= len(b) || b[i] != '{' || depth >= TapeDepth {
+		return s.skip(b, i, depth)
+	}
+	i = SkipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, false
+		}
+		kend, escaped, ok := s.SkipString(b, i)
+		if !ok || escaped {
+			return 0, false
+		}
+		e := entry{keyStart: int32(i + 1), keyEnd: int32(kend - 1), depth: uint8(depth + 1)}
+		i = SkipWS(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		i = SkipWS(b, i+1)
+		e.valStart = int32(i)
+		idx := len(t.e)
+		t.e = append(t.e, e)
+		if i, ok = s.skipTape(b, i, depth+1, t); !ok {
+			return 0, false
+		}
+		t.e[idx].valEnd = int32(i)
+		t.e[idx].next = int32(len(t.e))
+		i = SkipWS(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		if b[i] == '}' {
+			return i + 1, true
+		}
+		if b[i] != ',' {
+			return 0, false
+		}
+		i = SkipWS(b, i+1)
+	}
+}
+
+// Node is a value of a taped document: the top-level value (Root) or the
+// value of a recorded member.
+type Node struct {
+	t   *Tape
+	idx int
+}
+
+// Node returns the node at idx (Root or an entry index).
+func (t *Tape) Node(idx int) Node { return Node{t, idx} }
+
+// Value is the node's JSON text.
+func (n Node) Value() []byte {
+	if n.idx == Root {
+		return n.t.b[n.t.rootS:n.t.rootE]
+	}
+	e := &n.t.e[n.idx]
+	return n.t.b[e.valStart:e.valEnd]
+}
+
+// Key is the key of the node's member (nil for Root).
+func (n Node) Key() []byte {
+	if n.idx == Root {
+		return nil
+	}
+	e := &n.t.e[n.idx]
+	return n.t.b[e.keyStart:e.keyEnd]
+}
+
+// taped reports whether the node is an object whose members are recorded.
+func (n Node) taped() bool {
+	depth := 0
+	if n.idx != Root {
+		depth = int(n.t.e[n.idx].depth)
+	}
+	return depth < TapeDepth && len(n.Value()) > 0 && n.Value()[0] == '{'
+}
+
+// first and end bound the entries of the node's members.
+func (n Node) children() (first, end int) {
+	if n.idx == Root {
+		return 0, len(n.t.e)
+	}
+	return n.idx + 1, int(n.t.e[n.idx].next)
+}
+
+// Each calls fn with each member of an object node, in order, until fn
+// returns false; child is the member's node when it is recorded (else not
+// Valid). It reads the tape when the members are recorded, else the text.
+func (n Node) Each(fn func(key, value []byte, child Node) bool) {
+	if !n.taped() {
+		if v := n.Value(); len(v) > 0 && v[0] == '{' {
+			for it := Members(v); it.Next(); {
+				if !fn(it.Key, it.Value, Node{}) {
+					return
+				}
+			}
+		}
+		return
+	}
+	for i, end := n.children(); i < end; i = int(n.t.e[i].next) {
+		e := &n.t.e[i]
+		if !fn(n.t.b[e.keyStart:e.keyEnd], n.t.b[e.valStart:e.valEnd], Node{n.t, i}) {
+			return
+		}
+	}
+}
+
+// Child returns the first member of an object node named key, as a node
+// when it is recorded; otherwise ok is true and the node is invalid (use
+// the returned text).
+func (n Node) Child(key string) (child Node, text []byte, ok bool) {
+	if !n.taped() {
+		if v := n.Value(); len(v) > 0 && v[0] == '{' {
+			if text, ok := Get(v, key); ok {
+				return Node{}, text, true
+			}
+		}
+		return Node{}, nil, false
+	}
+	for i, end := n.children(); i < end; i = int(n.t.e[i].next) {
+		e := &n.t.e[i]
+		if string(n.t.b[e.keyStart:e.keyEnd]) == key {
+			return Node{n.t, i}, n.t.b[e.valStart:e.valEnd], true
+		}
+	}
+	return Node{}, nil, false
+}
+
+// Valid reports whether the node refers to a tape.
+func (n Node) Valid() bool { return n.t != nil }
+
+// Lookup is the package's Lookup from the node: through recorded members
+// while it can, then in the text.
+func (n Node) Lookup(path []string) ([]byte, bool) {
+	for i, seg := range path {
+		if !n.taped() {
+			return Lookup(n.Value(), path[i:])
+		}
+		child, text, ok := n.Child(seg)
+		if !ok {
+			return nil, false
+		}
+		if !child.Valid() {
+			return Lookup(text, path[i+1:])
+		}
+		n = child
+	}
+	return n.Value(), true
+}
