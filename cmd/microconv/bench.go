@@ -161,7 +161,7 @@ func (b *bench) run(ctx context.Context) error {
 	if cpu.clickhouse >= 0 {
 		b.printf(", local clickhouse-server %.2f", cpu.clickhouse)
 	}
-	b.printf(" (%d CPUs × %.2f s wall = %.2f)\n", runtime.NumCPU(), float64(n)/e2e, float64(runtime.NumCPU())*float64(n)/e2e)
+	b.printf(" (%d CPUs × %.2f s wall = %.2f); ClickHouse merged %d rows meanwhile\n", runtime.NumCPU(), float64(n)/e2e, float64(runtime.NumCPU())*float64(n)/e2e, cpu.merged)
 	b.printf("  ratios: %.2f of the raw fetch, %.2f of decode + tag (one core), %.2f of the raw insert", e2e/fetch, e2e/decodeRate, e2e/insertRate)
 	if kcat > 0 {
 		b.printf(", %.2f of kcat", e2e/kcat)
@@ -351,6 +351,7 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 	cmd.Stderr = os.Stderr
 	chPIDs := clickhousePIDs()
 	chStart, selfStart := cpuSeconds(chPIDs...), cpuSeconds(os.Getpid())
+	merged0 := mergedRows(ctx, client)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, cpuUse{}, err
@@ -376,7 +377,8 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 	}
 	elapsed := time.Since(start)
 	peak = max(peak, vmHWM(cmd.Process.Pid))
-	cpu := cpuUse{run: cpuSeconds(cmd.Process.Pid), broker: cpuSeconds(os.Getpid()) - selfStart, clickhouse: -1}
+	cpu := cpuUse{run: cpuSeconds(cmd.Process.Pid), broker: cpuSeconds(os.Getpid()) - selfStart, clickhouse: -1,
+		merged: mergedRows(ctx, client) - merged0}
 	if len(chPIDs) > 0 {
 		cpu.clickhouse = cpuSeconds(chPIDs...) - chStart
 	}
@@ -395,8 +397,22 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 	return float64(total) / elapsed.Seconds(), peak, cpu, nil
 }
 
-// cpuUse is the CPU time spent by each party of the end-to-end run.
-type cpuUse struct{ run, broker, clickhouse float64 }
+// cpuUse is the CPU time spent by each party of the end-to-end run, and
+// the rows ClickHouse merged meanwhile (background work it did on top of
+// the inserts).
+type cpuUse struct {
+	run, broker, clickhouse float64
+	merged                  int64
+}
+
+// mergedRows is the server's count of rows merged since it started.
+func mergedRows(ctx context.Context, client *sink.Client) int64 {
+	var n uint64
+	if err := client.Conn().QueryRow(ctx, "SELECT toUInt64(sum(value)) FROM system.events WHERE event = 'MergedRows'").Scan(&n); err != nil {
+		return 0
+	}
+	return int64(n)
+}
 
 // cpuSeconds is the user + system CPU time consumed so far by the processes.
 func cpuSeconds(pids ...int) float64 {
