@@ -14,6 +14,7 @@ package rawjson
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -91,16 +92,18 @@ func SkipString(b []byte, i int) (end int, escaped, ok bool) {
 func (s *Scanner) SkipString(b []byte, i int) (end int, escaped, ok bool) {
 	i++
 	for {
-		// Eight bytes at a time while none of them is special: '"', '\\',
-		// a control character or a byte >= 0x80.
+		// Eight bytes at a time: find the first special byte ('"', '\\', a
+		// control character or a byte >= 0x80) of the word. The lowest
+		// flagged byte is always a true one (false flags only follow one).
 		for i+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[i:])
 			const ones, highs = 0x0101010101010101, 0x8080808080808080
 			q := x ^ (ones * '"')
 			bs := x ^ (ones * '\\')
-			special := (q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x | x
-			if special&highs != 0 {
-				break
+			special := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x | x) & highs
+			if special != 0 {
+				i += bits.TrailingZeros64(special) >> 3
+				goto found
 			}
 			i += 8
 		}
@@ -110,6 +113,7 @@ func (s *Scanner) SkipString(b []byte, i int) (end int, escaped, ok bool) {
 		if i >= len(b) {
 			return 0, false, false
 		}
+	found:
 		if strClass[b[i]] == 1 {
 			s.High = true
 			i++

@@ -40,52 +40,55 @@ func (t *Tape) Len() int { return len(t.e) }
 // object members in t (Reset to b first).
 func (s *Scanner) SkipTape(b []byte, i int, t *Tape) (end int, ok bool) {
 	t.Reset(b)
-	end, ok = s.skipTape(b, i, 0, t)
+	t.e, end, ok = s.skipTape(b, i, 0, t.e)
 	if ok {
 		t.rootS, t.rootE = i, end
 	}
 	return end, ok
 }
 
-func (s *Scanner) skipTape(b []byte, i, depth int, t *Tape) (int, bool) {
+// skipTape validates the value at b[i], appending the members of objects
+// down to TapeDepth to es (passed and returned by value: the slice header
+// stays in registers).
+func (s *Scanner) skipTape(b []byte, i, depth int, es []entry) ([]entry, int, bool) {
 	if i >= len(b) || b[i] != '{' || depth >= TapeDepth {
-		return s.skip(b, i, depth)
+		end, ok := s.skip(b, i, depth)
+		return es, end, ok
 	}
 	i = SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return i + 1, true
+		return es, i + 1, true
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return 0, false
+			return es, 0, false
 		}
 		kend, escaped, ok := s.SkipString(b, i)
 		if !ok || escaped {
-			return 0, false
+			return es, 0, false
 		}
-		e := entry{keyStart: int32(i + 1), keyEnd: int32(kend - 1), depth: uint8(depth + 1)}
+		keyStart := i + 1
 		i = SkipWS(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return 0, false
+			return es, 0, false
 		}
 		i = SkipWS(b, i+1)
-		e.valStart = int32(i)
-		idx := len(t.e)
-		t.e = append(t.e, e)
-		if i, ok = s.skipTape(b, i, depth+1, t); !ok {
-			return 0, false
+		idx := len(es)
+		es = append(es, entry{keyStart: int32(keyStart), keyEnd: int32(kend - 1), valStart: int32(i), depth: uint8(depth + 1)})
+		if es, i, ok = s.skipTape(b, i, depth+1, es); !ok {
+			return es, 0, false
 		}
-		t.e[idx].valEnd = int32(i)
-		t.e[idx].next = int32(len(t.e))
+		es[idx].valEnd = int32(i)
+		es[idx].next = int32(len(es))
 		i = SkipWS(b, i)
 		if i >= len(b) {
-			return 0, false
+			return es, 0, false
 		}
 		if b[i] == '}' {
-			return i + 1, true
+			return es, i + 1, true
 		}
 		if b[i] != ',' {
-			return 0, false
+			return es, 0, false
 		}
 		i = SkipWS(b, i+1)
 	}
