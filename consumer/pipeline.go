@@ -159,6 +159,9 @@ func (pl *pipeline) swap() *pending {
 	pl.inflight = pl.cur
 	pl.cur = pl.spare
 	pl.spare = nil
+	// The next batch will likely be as large as this one: room for it at
+	// once (a no-op once the batch has held that much).
+	pl.cur.batch.Reserve(&pl.inflight.batch)
 	close(pl.space)
 	pl.space = make(chan struct{})
 	return pl.inflight

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,25 @@ func (t *tableBlock) reset() {
 		t.cols[i].nulls = t.cols[i].nulls[:0]
 	}
 	t.rows = 0
+}
+
+// Reserve makes room in b for as many encoded rows as like holds, column
+// by column, so that filling b does not grow its buffers step by step (each
+// step copies what is there). The consumer sizes a new batch on the one
+// just filled.
+func (b *Batch) Reserve(like *Batch) {
+	for t := range b.tables {
+		lt := &like.tables[t]
+		if lt.cols == nil {
+			continue
+		}
+		bt := &b.tables[t]
+		bt.init(t)
+		for i := range bt.cols {
+			bt.cols[i].buf = slices.Grow(bt.cols[i].buf, len(lt.cols[i].buf)-len(bt.cols[i].buf))
+			bt.cols[i].nulls = slices.Grow(bt.cols[i].nulls, len(lt.cols[i].nulls)-len(bt.cols[i].nulls))
+		}
+	}
 }
 
 // AddEvent appends a row to the events table of b. It copies what it needs:

@@ -69,6 +69,19 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 			_ = f.Close()
 		}()
 	}
+	if path := os.Getenv("MICROCONV_ALLOC_PROFILE"); path != "" {
+		// Where the run allocated (every allocation sampled), written at exit.
+		runtime.MemProfileRate = 4096
+		defer func() {
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintf(stderr, "microconv run: cannot create MICROCONV_ALLOC_PROFILE: %v\n", err)
+				return
+			}
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			_ = f.Close()
+		}()
+	}
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// Batches are large, pointer-free buffers: collecting when the heap
 		// has grown by half (not doubled) keeps the resident memory near
