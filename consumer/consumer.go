@@ -61,10 +61,8 @@ type Config struct {
 	// FetchMaxWait is how long a fetch waits for data (default 5s: kafka-go
 	// keeps up to 1s of it as network slack, and shorter waits time out on
 	// idle partitions);
-	// QueueCapacity is how many messages a partition reader holds ahead (default 256).
 	FetchMaxBytes int
 	FetchMaxWait  time.Duration
-	QueueCapacity int
 	// LagInterval is how often the lag metrics are refreshed (default 5s;
 	// negative disables them, and the stall watch below).
 	LagInterval time.Duration
@@ -113,9 +111,6 @@ func (c *Config) setDefaults() {
 	c.FetchMaxBytes = max(c.FetchMaxBytes, c.MaxMessageBytes+64<<10)
 	if c.FetchMaxWait <= 0 {
 		c.FetchMaxWait = 5 * time.Second
-	}
-	if c.QueueCapacity <= 0 {
-		c.QueueCapacity = 256
 	}
 	if c.LagInterval == 0 {
 		c.LagInterval = 5 * time.Second
@@ -377,60 +372,24 @@ const (
 // pipeline is full.
 func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic string, pa kafka.PartitionAssignment) {
 	log := c.log.With().Str("topic", topic).Int("partition", pa.ID).Logger()
-	var closing atomic.Bool
-	readerLog := kafkaLogger(log, "reader")
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        c.cfg.Kafka.Brokers,
-		Topic:          topic,
-		Partition:      pa.ID,
-		Dialer:         c.dialer,
-		MinBytes:       1,
-		MaxBytes:       c.cfg.FetchMaxBytes,
-		MaxWait:        c.cfg.FetchMaxWait,
-		QueueCapacity:  c.cfg.QueueCapacity,
-		ReadBackoffMin: 100 * time.Millisecond,
-		ReadBackoffMax: 2 * time.Second,
-		MaxAttempts:    10,
-		ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
-			if !closing.Load() { // errors of a reader being closed are noise
-				readerLog(format, args...)
-			}
-		}),
-		ReadLagInterval: -1,
-	})
-	// Close waits for an in-flight fetch to end (up to FetchMaxWait); do not
-	// hold up a rebalance or a shutdown for it.
-	defer func() {
-		closing.Store(true)
-		go r.Close()
-	}()
-	if err := r.SetOffset(pa.Offset); err != nil {
-		log.Error().Err(err).Int64("offset", pa.Offset).Msg("cannot set the start offset")
-		return
+	f := &partitionFetcher{
+		dialer:    c.dialer,
+		brokers:   c.cfg.Kafka.Brokers,
+		topic:     topic,
+		partition: pa.ID,
+		maxBytes:  c.cfg.FetchMaxBytes,
+		maxWait:   c.cfg.FetchMaxWait,
+		log:       log,
+		offset:    pa.Offset,
 	}
 	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
 	w := newWorker(c.newFormat(), c.metrics)
 	consumed := c.metrics.Consumed.WithLabelValues(topic)
-	errLog, retryLog := newThrottle(10*time.Second), newThrottle(10*time.Second)
-	for {
-		msg, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if errLog.allow() {
-				log.Error().Err(err).Msg("cannot fetch, retrying")
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-			continue
-		}
+	retryLog := newThrottle(10 * time.Second)
+	p := tp{topic: topic, partition: int32(pa.ID)}
+	_ = f.run(ctx, func(msg *kafka.Message, now time.Time) error {
 		consumed.Inc()
-		now := time.Now()
-		w.process(&msg, c.rules.Load(), now.UnixMilli())
+		w.process(msg, c.rules.Load(), now.UnixMilli())
 		for backoff := decodeRetryMin; w.retry; backoff = min(2*backoff, decodeRetryMax) {
 			// Not the message's fault (schema registry unreachable): keep the
 			// partition on this message, neither rejected nor committed.
@@ -439,11 +398,11 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 			}
 			select {
 			case <-ctx.Done():
-				return // not marked, so not committed: read again later
+				return ctx.Err() // not marked, so not committed: read again later
 			case <-time.After(backoff):
 			}
 			now = time.Now()
-			w.process(&msg, c.rules.Load(), now.UnixMilli())
+			w.process(msg, c.rules.Load(), now.UnixMilli())
 		}
 		if w.hasRej {
 			c.logRejection(&w.rej)
@@ -451,10 +410,10 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		if w.dlqMsg != nil && c.dlq == nil {
 			w.dlqMsg = nil
 		}
-		if err := c.pipe.add(ctx, g, tp{topic: topic, partition: int32(msg.Partition)}, msg.Offset, w, now); err != nil {
-			return // generation over: the message is not marked, so not committed
-		}
-	}
+		// Fails only when the generation is over: the message is not
+		// marked, so not committed.
+		return c.pipe.add(ctx, g, p, msg.Offset, w, now)
+	})
 }
 
 // requestFlush asks the flush loop to write everything pending and commit
