@@ -181,6 +181,9 @@ func (d *segmentDecoder) stringBytes(f jfield) []byte {
 		b, _ := f.fv.StringBytes()
 		return b
 	}
+	if f.node.Valid() && f.node.Plain() {
+		return f.raw[1 : len(f.raw)-1] // no escapes: the content as it is
+	}
 	var b []byte
 	b, d.arena = rawjson.String(d.arena, f.raw)
 	return b
@@ -429,7 +432,7 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 // strings re-quoted (appendJSON). Text from the fast path that is already
 // in that form (no whitespace outside strings, no escapes) is used as it is.
 func (d *segmentDecoder) propertiesText(props jfield) string {
-	if props.raw != nil && compactPlain(props.raw) {
+	if props.node.Valid() && props.node.Plain() || props.raw != nil && !props.node.Valid() && compactPlain(props.raw) {
 		return d.str(props.raw, false)
 	}
 	v := props.fv

@@ -79,6 +79,20 @@ var strClass = func() (t [256]uint8) {
 // multi-byte UTF-8 sequences, which it does not check.
 type Scanner struct {
 	High bool // a string holds a byte >= 0x80: check the text with utf8.Valid
+
+	spaces  int // runs of whitespace skipped (outside strings)
+	escapes int // strings holding escapes
+}
+
+// sws is SkipWS, counting the runs of whitespace it skips.
+func (s *Scanner) sws(b []byte, i int) int {
+	if i < len(b) && b[i] <= ' ' {
+		if j := SkipWS(b, i); j != i {
+			s.spaces++
+			return j
+		}
+	}
+	return i
 }
 
 // SkipString validates the string starting at b[i] ('"') and returns the
@@ -123,7 +137,10 @@ func (s *Scanner) SkipString(b []byte, i int) (end int, escaped, ok bool) {
 		case '"':
 			return i + 1, escaped, true
 		case '\\':
-			escaped = true
+			if !escaped {
+				escaped = true
+				s.escapes++
+			}
 			if i+1 >= len(b) {
 				return 0, false, false
 			}
@@ -218,7 +235,7 @@ func (s *Scanner) skip(b []byte, i, depth int) (int, bool) {
 		if depth >= MaxDepth {
 			return 0, false
 		}
-		i = SkipWS(b, i+1)
+		i = s.sws(b, i+1)
 		if i < len(b) && b[i] == '}' {
 			return i + 1, true
 		}
@@ -230,14 +247,14 @@ func (s *Scanner) skip(b []byte, i, depth int) (int, bool) {
 			if !ok || escaped {
 				return 0, false
 			}
-			i = SkipWS(b, end)
+			i = s.sws(b, end)
 			if i >= len(b) || b[i] != ':' {
 				return 0, false
 			}
-			if i, ok = s.skip(b, SkipWS(b, i+1), depth+1); !ok {
+			if i, ok = s.skip(b, s.sws(b, i+1), depth+1); !ok {
 				return 0, false
 			}
-			i = SkipWS(b, i)
+			i = s.sws(b, i)
 			if i >= len(b) {
 				return 0, false
 			}
@@ -247,13 +264,13 @@ func (s *Scanner) skip(b []byte, i, depth int) (int, bool) {
 			if b[i] != ',' {
 				return 0, false
 			}
-			i = SkipWS(b, i+1)
+			i = s.sws(b, i+1)
 		}
 	case c == '[':
 		if depth >= MaxDepth {
 			return 0, false
 		}
-		i = SkipWS(b, i+1)
+		i = s.sws(b, i+1)
 		if i < len(b) && b[i] == ']' {
 			return i + 1, true
 		}
@@ -262,7 +279,7 @@ func (s *Scanner) skip(b []byte, i, depth int) (int, bool) {
 			if i, ok = s.skip(b, i, depth+1); !ok {
 				return 0, false
 			}
-			i = SkipWS(b, i)
+			i = s.sws(b, i)
 			if i >= len(b) {
 				return 0, false
 			}
@@ -272,7 +289,7 @@ func (s *Scanner) skip(b []byte, i, depth int) (int, bool) {
 			if b[i] != ',' {
 				return 0, false
 			}
-			i = SkipWS(b, i+1)
+			i = s.sws(b, i+1)
 		}
 	case c == 't':
 		return skipLiteral(b, i, "true")

@@ -92,6 +92,22 @@ func sameValue(raw []byte, v *fastjson.Value) bool {
 	return true
 }
 
+// plainText: no backslash, no whitespace outside strings (byte by byte).
+func plainText(v []byte) bool {
+	in := false
+	for _, c := range v {
+		switch {
+		case c == '\\':
+			return false
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
+}
+
 // paths lists the paths of v up to depth 3, with a few that do not exist.
 func paths(v *fastjson.Value, prefix []string, out *[][]string) {
 	*out = append(*out, append([]string(nil), prefix...))
@@ -167,6 +183,9 @@ func check(t *testing.T, b []byte) {
 		}
 		n.Each(func(k, _ []byte, _ Node) bool {
 			if c, _, ok := n.Child(string(k)); ok && c.Valid() {
+				if want := plainText(c.Value()); c.Plain() != want {
+					t.Fatalf("%q: Plain() of %q = %v, want %v", b, c.Value(), c.Plain(), want)
+				}
 				walk(c, depth+1)
 			}
 			return true

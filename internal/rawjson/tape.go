@@ -21,6 +21,7 @@ type entry struct {
 	valStart, valEnd int32
 	next             int32 // index of the entry after this one's subtree
 	depth            uint8
+	plain            bool // the value's text has no escapes and no whitespace outside strings
 }
 
 // Root is the node of the document's top-level value.
@@ -55,7 +56,7 @@ func (s *Scanner) skipTape(b []byte, i, depth int, es []entry) ([]entry, int, bo
 		end, ok := s.skip(b, i, depth)
 		return es, end, ok
 	}
-	i = SkipWS(b, i+1)
+	i = s.sws(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return es, i + 1, true
 	}
@@ -68,19 +69,22 @@ func (s *Scanner) skipTape(b []byte, i, depth int, es []entry) ([]entry, int, bo
 			return es, 0, false
 		}
 		keyStart := i + 1
-		i = SkipWS(b, kend)
+		i = s.sws(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return es, 0, false
 		}
-		i = SkipWS(b, i+1)
+		i = s.sws(b, i+1)
 		idx := len(es)
 		es = append(es, entry{keyStart: int32(keyStart), keyEnd: int32(kend - 1), valStart: int32(i), depth: uint8(depth + 1)})
+		marks := s.spaces + s.escapes
 		if es, i, ok = s.skipTape(b, i, depth+1, es); !ok {
 			return es, 0, false
 		}
-		es[idx].valEnd = int32(i)
-		es[idx].next = int32(len(es))
-		i = SkipWS(b, i)
+		e := &es[idx]
+		e.valEnd = int32(i)
+		e.next = int32(len(es))
+		e.plain = s.spaces+s.escapes == marks
+		i = s.sws(b, i)
 		if i >= len(b) {
 			return es, 0, false
 		}
@@ -90,7 +94,7 @@ func (s *Scanner) skipTape(b []byte, i, depth int, es []entry) ([]entry, int, bo
 		if b[i] != ',' {
 			return es, 0, false
 		}
-		i = SkipWS(b, i+1)
+		i = s.sws(b, i+1)
 	}
 }
 
@@ -112,6 +116,11 @@ func (n Node) Value() []byte {
 	e := &n.t.e[n.idx]
 	return n.t.b[e.valStart:e.valEnd]
 }
+
+// Plain reports whether the node's text holds no escapes and no whitespace
+// outside strings (false for Root, which is not checked): a string's text
+// is then its content, quoted, and an object's is compact.
+func (n Node) Plain() bool { return n.idx != Root && n.t.e[n.idx].plain }
 
 // Key is the key of the node's member (nil for Root).
 func (n Node) Key() []byte {
