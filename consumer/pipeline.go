@@ -111,17 +111,9 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 	if wasEmpty {
 		cur.first = now
 	}
-	for i := range w.evs {
-		cur.batch.AddEvent(&w.evs[i])
-	}
-	for i := range w.convs {
-		cur.batch.AddConversion(&w.convs[i])
-	}
-	if w.hasRej {
-		cur.batch.AddRejected(&w.rej)
-		if w.dlqMsg != nil {
-			cur.dlq = append(cur.dlq, *w.dlqMsg)
-		}
+	w.addRows(&cur.batch)
+	if w.hasRej && w.dlqMsg != nil {
+		cur.dlq = append(cur.dlq, *w.dlqMsg)
 	}
 	cur.marks[p] = mark{gen: g, next: offset + 1}
 	cur.msgs++

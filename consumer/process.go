@@ -24,10 +24,13 @@ type worker struct {
 	set      *rules.Set
 	counters map[*rules.Conversion]prometheus.Counter
 
-	// Output of the last process call.
+	// Output of the last process call: the events (decoded, when not
+	// rejected) and their matches. Rows are built from them as they are
+	// added to a batch: copying rows of strings here would cost write
+	// barriers for nothing.
 	decoded []Decoded
-	evs     []sink.Event
-	convs   []sink.Conversion
+	nEvents int
+	convs   []convMatch
 	hasRej  bool
 	rej     sink.Rejected
 	dlqMsg  *kafka.Message
@@ -67,15 +70,7 @@ func newWorker(format Format, metrics *Metrics) *worker {
 // cannot be reached) adds nothing.
 func (p *Processor) Process(msg *kafka.Message, set *rules.Set, now int64, b *sink.Batch) {
 	p.w.process(msg, set, now)
-	for i := range p.w.evs {
-		b.AddEvent(&p.w.evs[i])
-	}
-	for i := range p.w.convs {
-		b.AddConversion(&p.w.convs[i])
-	}
-	if p.w.hasRej {
-		b.AddRejected(&p.w.rej)
-	}
+	p.w.addRows(b)
 }
 
 // process decodes and tags msg with set. now is the receive time (Unix ms).
@@ -83,8 +78,7 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	w.hasRej, w.dlqMsg, w.retry, w.retryErr = false, nil, false, ""
 	clear(w.convs)
 	w.convs = w.convs[:0]
-	clear(w.evs)
-	w.evs = w.evs[:0]
+	w.nEvents = 0
 	src := Source{Topic: msg.Topic, Partition: int32(msg.Partition), Offset: msg.Offset}
 
 	var rj *Rejection
@@ -119,27 +113,10 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	for i := range w.decoded {
 		d := &w.decoded[i]
 		d.Event.ReceivedMillis = now
-		ev := &d.Event
 		w.matches = set.Match(&d.Rule, w.matches[:0])
 		for _, m := range w.matches {
 			conv := m.Conversion
-			w.convs = append(w.convs, sink.Conversion{
-				Conversion:     conv.ID,
-				ConversionType: conv.Type,
-				Category:       conv.Category,
-				EventID:        ev.EventID,
-				Event:          ev.Event,
-				UserKey:        ev.UserKey,
-				SessionID:      ev.SessionID,
-				TSMillis:       ev.TSMillis,
-				Value:          m.Value,
-				HasValue:       m.HasValue,
-				UTM:            ev.UTM,
-				Device:         ev.Device,
-				Country:        ev.Country,
-				RulesVersion:   set.Version,
-				ReceivedMillis: now,
-			})
+			w.convs = append(w.convs, convMatch{event: i, conv: conv, value: m.Value, hasValue: m.HasValue})
 			ctr := w.counters[conv]
 			if ctr == nil {
 				ctr = w.metrics.Conversions.WithLabelValues(conv.ID, conv.Type)
@@ -147,7 +124,47 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 			}
 			ctr.Inc()
 		}
-		w.evs = append(w.evs, *ev)
+	}
+	w.nEvents = len(w.decoded)
+}
+
+// convMatch is a conversion of an event of the last message.
+type convMatch struct {
+	event    int // index in decoded
+	conv     *rules.Conversion
+	value    float64
+	hasValue bool
+}
+
+// addRows adds the rows of the last message to b (events, conversions,
+// the rejection).
+func (w *worker) addRows(b *sink.Batch) {
+	for i := range w.nEvents {
+		b.AddEvent(&w.decoded[i].Event)
+	}
+	for _, m := range w.convs {
+		ev := &w.decoded[m.event].Event
+		cv := sink.Conversion{
+			Conversion:     m.conv.ID,
+			ConversionType: m.conv.Type,
+			Category:       m.conv.Category,
+			EventID:        ev.EventID,
+			Event:          ev.Event,
+			UserKey:        ev.UserKey,
+			SessionID:      ev.SessionID,
+			TSMillis:       ev.TSMillis,
+			Value:          m.value,
+			HasValue:       m.hasValue,
+			UTM:            ev.UTM,
+			Device:         ev.Device,
+			Country:        ev.Country,
+			RulesVersion:   w.set.Version,
+			ReceivedMillis: ev.ReceivedMillis,
+		}
+		b.AddConversion(&cv)
+	}
+	if w.hasRej {
+		b.AddRejected(&w.rej)
 	}
 }
 
