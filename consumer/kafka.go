@@ -1,6 +1,8 @@
 package consumer
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -86,18 +88,35 @@ func (k KafkaConfig) Dialer() (*kafka.Dialer, error) {
 	if id == "" {
 		id = "microconv"
 	}
+	nd := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &kafka.Dialer{
 		ClientID:      id,
 		Timeout:       10 * time.Second,
-		DualStack:     true,
 		SASLMechanism: mech,
 		TLS:           tc,
-		Resolver:      nil,
-		KeepAlive:     30 * time.Second,
-		LocalAddr:     nil,
-		FallbackDelay: 0,
+		DialFunc: func(ctx context.Context, network, address string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, address)
+			if err != nil {
+				return nil, err
+			}
+			return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connReadBuffer)}, nil
+		},
 	}, nil
 }
+
+// connReadBuffer is the read buffer under each Kafka connection. kafka-go
+// reads a fetch response through a 4 KiB buffer: a read system call per
+// 4 KiB, a tenth of the consumer's CPU at full speed (measured with
+// `microconv bench`); with this buffer one call reads up to 128 KiB.
+const connReadBuffer = 128 << 10
+
+// bufferedConn is a connection whose reads go through a large buffer.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // Transport returns a kafka-go transport (for writers and the admin client).
 func (k KafkaConfig) Transport() (*kafka.Transport, error) {
