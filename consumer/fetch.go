@@ -44,10 +44,48 @@ func fetchBackoff(attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
+// chunkSize is how many messages the reading goroutine hands over at once:
+// one channel operation per chunk instead of one per message.
+const chunkSize = 256
+
 // run reads messages from f.offset and calls handle with each, in order,
-// with the time it was read, until ctx ends (nil) or handle fails (its
-// error). handle may keep msg.
+// with the time it was handed over, until ctx ends (nil) or handle fails
+// (its error). handle may keep msg. A goroutine of its own reads ahead
+// (fetches and parses the next messages) while handle works, at most a few
+// chunks of messages ahead.
 func (f *partitionFetcher) run(ctx context.Context, handle func(msg *kafka.Message, now time.Time) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	chunks := make(chan []kafka.Message, 2)
+	free := make(chan []kafka.Message, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(chunks)
+		f.read(ctx, chunks, free)
+	}()
+	defer func() {
+		cancel()
+		for range chunks {
+		}
+		<-done
+	}()
+	for chunk := range chunks {
+		for i := range chunk {
+			if err := handle(&chunk[i], time.Now()); err != nil {
+				return err
+			}
+		}
+		clear(chunk)
+		select {
+		case free <- chunk[:0]:
+		default:
+		}
+	}
+	return nil
+}
+
+// read fetches until ctx ends, sending the messages in chunks.
+func (f *partitionFetcher) read(ctx context.Context, chunks, free chan []kafka.Message) {
 	defer f.close()
 	// A read blocked on the network ends when ctx does.
 	stop := context.AfterFunc(ctx, func() {
@@ -64,14 +102,14 @@ func (f *partitionFetcher) run(ctx context.Context, handle func(msg *kafka.Messa
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil
+				return
 			case <-t.C:
 			}
 		}
 		if f.conn.Load() == nil {
 			if err := f.connect(ctx); err != nil {
 				if ctx.Err() != nil {
-					return nil
+					return
 				}
 				failures++
 				if errLog.allow() {
@@ -80,14 +118,11 @@ func (f *partitionFetcher) run(ctx context.Context, handle func(msg *kafka.Messa
 				continue
 			}
 		}
-		err := f.fetch(handle)
+		err := f.fetch(ctx, chunks, free)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
-		var herr handlerError
 		switch {
-		case errors.As(err, &herr):
-			return herr.err
 		case err == nil, errors.Is(err, io.EOF), errors.Is(err, kafka.RequestTimedOut):
 			// End of a fetch (or none within the wait): the next one.
 			failures = 0
@@ -101,13 +136,7 @@ func (f *partitionFetcher) run(ctx context.Context, handle func(msg *kafka.Messa
 			f.reconnect(&failures, errLog, err)
 		}
 	}
-	return nil
 }
-
-// handlerError wraps the error of the handler, to tell it from Kafka's.
-type handlerError struct{ err error }
-
-func (e handlerError) Error() string { return e.err.Error() }
 
 func (f *partitionFetcher) reconnect(failures *int, errLog *throttle, err error) {
 	*failures++
@@ -188,8 +217,8 @@ func (f *partitionFetcher) outOfRange() error {
 	return err
 }
 
-// fetch reads one fetch response and hands its messages over.
-func (f *partitionFetcher) fetch(handle func(msg *kafka.Message, now time.Time) error) error {
+// fetch reads one fetch response and sends its messages, in chunks.
+func (f *partitionFetcher) fetch(ctx context.Context, chunks, free chan []kafka.Message) error {
 	conn := f.conn.Load()
 	if conn == nil {
 		return errors.New("no connection")
@@ -197,28 +226,50 @@ func (f *partitionFetcher) fetch(handle func(msg *kafka.Message, now time.Time) 
 	// The broker holds the fetch until data arrives or the deadline nears.
 	_ = conn.SetReadDeadline(time.Now().Add(f.maxWait))
 	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: f.maxBytes})
-	deadline := time.Now()
-	_ = conn.SetReadDeadline(deadline.Add(readBatchTimeout))
+	_ = conn.SetReadDeadline(time.Now().Add(readBatchTimeout))
 	defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
+	var chunk []kafka.Message
+	send := func() bool {
+		if len(chunk) == 0 {
+			return true
+		}
+		t := time.Now()
+		select {
+		case chunks <- chunk:
+		case <-ctx.Done():
+			return false
+		}
+		chunk = nil
+		// The consumer may have made us wait long (a full pipeline while
+		// ClickHouse is slow): the rest of the response must not time out.
+		if now := time.Now(); now.Sub(t) > time.Second {
+			_ = conn.SetReadDeadline(now.Add(readBatchTimeout))
+		}
+		return true
+	}
 	for {
+		if chunk == nil {
+			select {
+			case chunk = <-free:
+			default:
+				chunk = make([]kafka.Message, 0, chunkSize)
+			}
+		}
 		msg, err := batch.ReadMessage()
 		if err != nil {
 			if cerr := batch.Close(); errors.Is(err, io.EOF) && cerr != nil {
 				err = cerr
 			}
+			if !send() {
+				return ctx.Err()
+			}
 			return err
 		}
 		f.offset = msg.Offset + 1
-		now := time.Now()
-		if err := handle(&msg, now); err != nil {
+		chunk = append(chunk, msg)
+		if len(chunk) == chunkSize && !send() {
 			_ = batch.Close()
-			return handlerError{err}
-		}
-		// handle may have waited long (a full pipeline while ClickHouse is
-		// slow): the rest of the response must not time out meanwhile.
-		if t := time.Now(); t.Sub(deadline) > time.Second {
-			deadline = t
-			_ = conn.SetReadDeadline(deadline.Add(readBatchTimeout))
+			return ctx.Err()
 		}
 	}
 }
