@@ -7,7 +7,8 @@
 // holds every row up to them. Bad messages become rejected rows (and DLQ
 // messages).
 //
-// It may import packages rules, sink and schemas (the mapping file's JSON
-// Schema), kafka-go, fastjson, yaml, jsonschema, hamba/avro (schema parsing),
-// zerolog and prometheus. Nothing below it imports it.
+// It may import packages rules, sink, schemas (the mapping file's JSON
+// Schema) and internal/rawjson (the Segment fast path), kafka-go, fastjson,
+// yaml, jsonschema, hamba/avro (schema parsing), zerolog and prometheus.
+// Nothing below it imports it.
 package consumer

@@ -55,6 +55,11 @@
 // Groups nest: any: [conditions], all: [conditions], not: condition, and
 // not: [conditions] meaning not(all(conditions)), up to 32 levels deep.
 //
+// Events reach the rules as a fastjson tree or as JSON text validated by
+// internal/rawjson (the consumer's fast path); paths resolve the same way on
+// both.
+//
 // Imports allowed: the standard library, go.yaml.in/yaml/v3 (Node API, for
-// line numbers) and github.com/valyala/fastjson. Nothing else.
+// line numbers), github.com/valyala/fastjson and internal/rawjson. Nothing
+// else.
 package rules
