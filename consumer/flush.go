@@ -20,7 +20,7 @@ func (c *Consumer) flushLoop(ctx context.Context) {
 	// arrived for quietFor: at the end of a burst (the partitions are read
 	// to their end) the last rows need not wait BatchMaxWait, while a
 	// steady stream never pauses that long and a trickle stays batched.
-	const quietFor = 50 * time.Millisecond
+	const quietFor = 25 * time.Millisecond
 	quietRows := min(1000, pl.maxRows)
 	for ctx.Err() == nil {
 		rows, empty, first, last, full := pl.state()
