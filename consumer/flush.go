@@ -90,6 +90,10 @@ func (c *Consumer) flushInflight(ctx context.Context, trigger string) error {
 	p := pl.inflight
 	start := time.Now()
 	rows, bytes := p.batch.Rows(), p.batch.Bytes()
+	// A batch flushed because the partitions are drained ends a burst (or
+	// a generation): nothing else is being decoded, so its insert may use
+	// every core.
+	p.batch.Urgent = trigger == "quiet" || trigger == "shutdown" || trigger == "rebalance"
 	c.metrics.PipelineRows.Set(float64(pl.rows()))
 	if err := c.out.Flush(ctx, &p.batch); err != nil {
 		return err

@@ -50,8 +50,15 @@ func TestScaleMillis(t *testing.T) {
 // Every column of every table is read back exactly as it was added: long
 // strings (multi-byte length prefixes), empty strings, UTF-8, negative and
 // large integers, millisecond timestamps, NULL and non-NULL values; across
-// several native blocks of one INSERT.
+// several native blocks of one INSERT, and across the two INSERTs of an
+// urgent batch.
 func TestColumnsRoundTrip(t *testing.T) {
+	for _, urgent := range []bool{false, true} {
+		t.Run(fmt.Sprint("urgent=", urgent), func(t *testing.T) { columnsRoundTrip(t, urgent) })
+	}
+}
+
+func columnsRoundTrip(t *testing.T, urgent bool) {
 	c, db := openTest(t)
 	ctx := context.Background()
 	if err := c.Migrate(ctx); err != nil {
@@ -76,6 +83,7 @@ func TestColumnsRoundTrip(t *testing.T) {
 		b.AddConversion(&cv)
 	}
 	b.AddRejected(&Rejected{Raw: []byte(long), Reason: "invalid_json", Error: "cannot parse", Topic: "clicks", Partition: -1, Offset: 7, ReceivedMillis: t0})
+	b.Urgent = urgent
 	if err := c.Flush(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +96,12 @@ func TestColumnsRoundTrip(t *testing.T) {
 		}
 	}
 	check("SELECT toString(count()) FROM "+db+".events", fmt.Sprint(n))
-	check("SELECT concat(event_id, ',', type, ',', event, ',', user_key, ',', session_id, ',', toString(toUnixTimestamp(ts)), ',', toString(ts_ms), ',', toString(toUnixTimestamp(received_at)), ',', toString(length(url)), ',', path, ',', referrer, ',', utm_source, utm_medium, utm_campaign, utm_term, utm_content, ',', device, country, ',', properties, ',', topic, ',', toString(`partition`), ',', toString(`offset`)) FROM "+db+".events WHERE event_id IN ('e000000', 'e032784') ORDER BY event_id",
-		fmt.Sprintf("e000000,track,Product Added,u0,,%d,%d,%d,%d,/p,r,googlecpcctk,mobileFR,{\"i\":0},clicks,0,%d|e032784,track,Product Added,u%d,,%d,%d,%d,%d,/p,r,googlecpcctk,mobileFR,{\"i\":32784},clicks,%d,%d",
+	check("SELECT toString(uniqExact(event_id)) FROM "+db+".events", fmt.Sprint(n))
+	last := n - 1
+	check("SELECT concat(event_id, ',', type, ',', event, ',', user_key, ',', session_id, ',', toString(toUnixTimestamp(ts)), ',', toString(ts_ms), ',', toString(toUnixTimestamp(received_at)), ',', toString(length(url)), ',', path, ',', referrer, ',', utm_source, utm_medium, utm_campaign, utm_term, utm_content, ',', device, country, ',', properties, ',', topic, ',', toString(`partition`), ',', toString(`offset`)) FROM "+db+".events WHERE event_id IN ('e000000', '"+fmt.Sprintf("e%06d", last)+"') ORDER BY event_id",
+		fmt.Sprintf("e000000,track,Product Added,u0,,%d,%d,%d,%d,/p,r,googlecpcctk,mobileFR,{\"i\":0},clicks,0,%d|e%06d,track,Product Added,u%d,,%d,%d,%d,%d,/p,r,googlecpcctk,mobileFR,{\"i\":%d},clicks,%d,%d",
 			t0/1000, t0, (t0+5000)/1000, len("https://x/"+long), int64(1)<<40,
-			32784%97, (t0+32784)/1000, t0+32784, (t0+5000)/1000, len("https://x/"+long), 32784%3, int64(1)<<40+32784))
+			last, last%97, (t0+int64(last))/1000, t0+int64(last), (t0+5000)/1000, len("https://x/"+long), last, last%3, int64(1)<<40+int64(last)))
 	check("SELECT toString(sum(ts_ms - "+fmt.Sprint(t0)+")) FROM "+db+".events", fmt.Sprint(n*(n-1)/2))
 	check("SELECT concat(toString(count()), ',', toString(countIf(value IS NULL)), ',', toString(sum(ifNull(value, 0)))) FROM "+db+".conversions",
 		fmt.Sprintf("%d,%d,%s", n, n/2, func() string {

@@ -59,35 +59,52 @@ func (c *Client) Flush(ctx context.Context, b *Batch) error {
 // flushOnce tries each table not yet written once. The tables are written
 // in parallel, on separate connections: ClickHouse works on each INSERT with
 // one thread, so a flush takes as long as its largest table rather than the
-// sum of all three.
+// sum of all three. An urgent batch's events go as two INSERTs in parallel.
 func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
-	var wg sync.WaitGroup
-	var errs [numTables]error
+	type piece struct{ table, from, to int }
+	var pieces []piece
 	for t := range numTables {
-		if b.done[t] || b.tables[t].rows == 0 {
+		n := b.tables[t].rows
+		switch {
+		case b.done[t] || n == 0:
 			b.done[t] = true
-			continue
+		case b.Urgent && t == tableEvents && n >= 2*insertBlockRows:
+			pieces = append(pieces, piece{t, 0, n / 2}, piece{t, n / 2, n})
+		default:
+			pieces = append(pieces, piece{t, 0, n})
 		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(pieces))
+	for i, p := range pieces {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			actx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
 			defer cancel()
-			if err := c.insertTable(actx, b, t); err != nil {
-				errs[t] = err
-				c.metrics.Errors.WithLabelValues(tableNames[t]).Inc()
-				return
+			if err := c.insertTable(actx, b, p.table, p.from, p.to); err != nil {
+				errs[i] = err
+				c.metrics.Errors.WithLabelValues(tableNames[p.table]).Inc()
 			}
-			c.metrics.Rows.WithLabelValues(tableNames[t]).Add(float64(b.tables[t].rows))
 		}()
 	}
 	wg.Wait()
-	for t := range numTables {
-		if errs[t] == nil {
-			b.done[t] = true
+	// A table is written when all its pieces are; a retry writes all its
+	// pieces again (rows already in ClickHouse are duplicates, which no
+	// figure counts twice).
+	var failed [numTables]bool
+	for i, p := range pieces {
+		if errs[i] != nil {
+			failed[p.table] = true
 		}
 	}
-	return errors.Join(errs[:]...)
+	for t := range numTables {
+		if !b.done[t] && !failed[t] {
+			b.done[t] = true
+			c.metrics.Rows.WithLabelValues(tableNames[t]).Add(float64(b.tables[t].rows))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // CountFlush counts a flush by what triggered it (rows, bytes, wait, quiet, shutdown,

@@ -32,7 +32,7 @@ var conversionColumns = []string{
 }
 
 // insertBlockRows is the number of rows sent per native block.
-const insertBlockRows = 16384
+const insertBlockRows = 8192
 
 var rejectedColumns = []string{"raw", "reason", "error", "topic", "`partition`", "`offset`", "received_at"}
 
@@ -41,15 +41,15 @@ func insertQuery(db, table string, cols []string) string {
 }
 
 // insertTable writes the rows of one table of b in a single INSERT.
-func (c *Client) insertTable(ctx context.Context, b *Batch, table int) error {
+func (c *Client) insertTable(ctx context.Context, b *Batch, table, from, to int) error {
 	cols := [numTables][]string{eventColumns, conversionColumns, rejectedColumns}[table]
 	blk := &b.tables[table]
-	if blk.rows == 0 {
+	if to <= from {
 		return nil
 	}
 	batch, err := c.conn.PrepareBatch(ctx, insertQuery(c.db, tableNames[table], cols))
 	if err != nil {
-		return fmt.Errorf("cannot prepare insert of %d rows into %q: %w", blk.rows, tableNames[table], scrub(err, c.cfg.Password))
+		return fmt.Errorf("cannot prepare insert of %d rows into %q: %w", to-from, tableNames[table], scrub(err, c.cfg.Password))
 	}
 	defer func() { _ = batch.Abort() }()
 	dst := batch.Columns()
@@ -62,23 +62,30 @@ func (c *Client) insertTable(ctx context.Context, b *Batch, table int) error {
 	// min_insert_block_size_rows, a million by default) — a part per
 	// batch, not per block.
 	offs := make([]int, len(blk.cols))
-	for start := 0; start < blk.rows; start += insertBlockRows {
-		end := min(start+insertBlockRows, blk.rows)
+	if from > 0 {
+		for i := range blk.cols {
+			if blk.cols[i].kind == kindString {
+				offs[i] = blk.cols[i].strEnd(0, from)
+			}
+		}
+	}
+	for start := from; start < to; start += insertBlockRows {
+		end := min(start+insertBlockRows, to)
 		for i := range dst {
 			chunk := blk.cols[i].rowRange(start, end, &offs[i])
 			if err := fillColumn(dst[i], batch.Column(i), &chunk, end-start); err != nil {
 				return fmt.Errorf("cannot encode column %s of %q (type %s): %w", cols[i], tableNames[table], dst[i].Type(), err)
 			}
 		}
-		if end == blk.rows {
+		if end == to {
 			break
 		}
 		if err := batch.Flush(); err != nil {
-			return fmt.Errorf("cannot insert %d rows into %q: %w", blk.rows, tableNames[table], scrub(err, c.cfg.Password))
+			return fmt.Errorf("cannot insert %d rows into %q: %w", to-from, tableNames[table], scrub(err, c.cfg.Password))
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("cannot insert %d rows into %q: %w", blk.rows, tableNames[table], scrub(err, c.cfg.Password))
+		return fmt.Errorf("cannot insert %d rows into %q: %w", to-from, tableNames[table], scrub(err, c.cfg.Password))
 	}
 	return nil
 }
