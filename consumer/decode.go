@@ -430,9 +430,10 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 
 // propertiesText is the JSON text stored in events.properties: compact,
 // strings re-quoted (appendJSON). Text from the fast path that is already
-// in that form (no whitespace outside strings, no escapes) is used as it is.
+// in that form (the tape marks it Plain: no whitespace outside strings, no
+// escapes) is used as it is.
 func (d *segmentDecoder) propertiesText(props jfield) string {
-	if props.node.Valid() && props.node.Plain() || props.raw != nil && !props.node.Valid() && compactPlain(props.raw) {
+	if props.node.Valid() && props.node.Plain() {
 		return d.str(props.raw, false)
 	}
 	v := props.fv
@@ -444,23 +445,6 @@ func (d *segmentDecoder) propertiesText(props jfield) string {
 	}
 	d.buf = appendJSON(d.buf[:0], v)
 	return d.str(d.buf, false)
-}
-
-// compactPlain reports whether the JSON text b holds no escapes and no
-// whitespace outside strings: then appendJSON would write it unchanged.
-func compactPlain(b []byte) bool {
-	in := false
-	for _, c := range b {
-		switch {
-		case c == '\\':
-			return false
-		case c == '"':
-			in = !in
-		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		}
-	}
-	return true
 }
 
 // pageFields are the page fields of context.page or properties (the first

@@ -12,7 +12,15 @@ import (
 // BenchmarkProcess measures decode + tag of generated Segment messages with
 // the generator's rule pack (19 conversions), per message, one goroutine.
 // Compare with BenchmarkParseOnly, the raw JSON parse ceiling.
-func BenchmarkProcess(b *testing.B) {
+func BenchmarkProcess(b *testing.B) { benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20}) }
+
+// BenchmarkProcessFastjson is BenchmarkProcess with the fast path off: every
+// message parsed by fastjson (the ratio shows what rawjson gains).
+func BenchmarkProcessFastjson(b *testing.B) {
+	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20, slow: true})
+}
+
+func benchmarkProcess(b *testing.B, dec segmentDecoder) {
 	set, err := rules.Parse("r.yaml", []byte(gen.DefaultRules))
 	if err != nil {
 		b.Fatal(err)
@@ -24,7 +32,7 @@ func BenchmarkProcess(b *testing.B) {
 		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
 		size += len(m.Value)
 	}
-	w := newWorker(&segmentFormat{dec: segmentDecoder{maxBytes: 1 << 20}}, NewMetrics(nil))
+	w := newWorker(&segmentFormat{dec: dec}, NewMetrics(nil))
 	b.SetBytes(int64(size / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -45,28 +53,5 @@ func BenchmarkParseOnly(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_, _ = d.p.ParseBytes(s.Messages[i%len(s.Messages)].Value)
-	}
-}
-
-// BenchmarkProcessFastjson is BenchmarkProcess with the fast path off: every
-// message parsed by fastjson (the ratio shows what rawjson gains).
-func BenchmarkProcessFastjson(b *testing.B) {
-	set, err := rules.Parse("r.yaml", []byte(gen.DefaultRules))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := gen.Generate(gen.Options{Seed: 1, Users: 2000})
-	msgs := make([]kafka.Message, len(s.Messages))
-	size := 0
-	for i, m := range s.Messages {
-		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
-		size += len(m.Value)
-	}
-	w := newWorker(&segmentFormat{dec: segmentDecoder{maxBytes: 1 << 20, slow: true}}, NewMetrics(nil))
-	b.SetBytes(int64(size / len(msgs)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		w.process(&msgs[i%len(msgs)], set, 0)
 	}
 }

@@ -63,7 +63,7 @@ type member struct{ key, value []byte }
 // Reset points ev at the JSON text raw (nil: no document), keeping its
 // memory for reuse; Type and Name are cleared.
 func (ev *Event) Reset(raw []byte, tape *rawjson.Tape) {
-	*ev = Event{Raw: raw, Tape: tape, scratch: ev.scratch[:0], top: ev.top[:0]}
+	*ev = Event{Raw: raw, Tape: tape, scratch: ev.scratch[:0]}
 }
 
 // Conversion is one compiled conversion rule.

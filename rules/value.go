@@ -22,40 +22,19 @@ type value struct {
 
 // lookup resolves path in ev's document, as fastjson's Get does.
 func (ev *Event) lookup(path []string) value {
-	if ev.Tape != nil {
+	if ev.Raw != nil {
 		ev.scratch = ev.scratch[:0]
-		v, ok := ev.Tape.Node(rawjson.Root).Lookup(path)
+		var v []byte
+		var ok bool
+		if ev.Tape != nil {
+			v, ok = ev.Tape.Node(rawjson.Root).Lookup(path)
+		} else {
+			v, ok = rawjson.Lookup(ev.Raw, path)
+		}
 		if !ok {
 			return value{}
 		}
 		return ev.rawValue(v)
-	}
-	if ev.Raw != nil {
-		if len(path) == 0 || rawjson.Type(ev.Raw) != fastjson.TypeObject {
-			v, ok := rawjson.Lookup(ev.Raw, path)
-			if !ok {
-				return value{}
-			}
-			return ev.rawValue(v)
-		}
-		// Rules read a few top-level members (properties, context) many
-		// times: index them once per event.
-		if !ev.topDone {
-			for it := rawjson.Members(ev.Raw); it.Next(); {
-				ev.top = append(ev.top, member{it.Key, it.Value})
-			}
-			ev.topDone = true
-		}
-		for _, m := range ev.top {
-			if string(m.key) == path[0] {
-				v, ok := rawjson.Lookup(m.value, path[1:])
-				if !ok {
-					return value{}
-				}
-				return ev.rawValue(v)
-			}
-		}
-		return value{}
 	}
 	return docValue(ev.Doc.Get(path...))
 }
