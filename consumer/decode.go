@@ -80,6 +80,7 @@ type segmentDecoder struct {
 	buf      []byte
 	arena    []byte // unescaped strings of the fast path, reset per message
 	tape     rawjson.Tape
+	fvs      [nFields]*fastjson.Value // the slots of the fastjson path
 	intern   map[string]string
 	// borrow: strings that are not interned point into the parser's memory
 	// instead of being copied; they are valid until the next decode. The
@@ -137,44 +138,6 @@ func (f jfield) typ() fastjson.Type {
 	return rawjson.Type(f.raw)
 }
 
-// get returns the member key of an object (the first one of that name).
-func (f jfield) get(key string) jfield {
-	if f.fv != nil {
-		return jfield{fv: f.fv.Get(key)}
-	}
-	if f.node.Valid() {
-		if c, v, ok := f.node.Child(key); ok {
-			return jfield{raw: v, node: c}
-		}
-		return jfield{}
-	}
-	if f.raw != nil && rawjson.Type(f.raw) == fastjson.TypeObject {
-		if v, ok := rawjson.Get(f.raw, key); ok {
-			return jfield{raw: v}
-		}
-	}
-	return jfield{}
-}
-
-// members calls fn with each member of an object, in order, keys unescaped.
-func (f jfield) members(fn func(key []byte, v jfield)) {
-	if f.fv != nil {
-		o, _ := f.fv.Object()
-		o.Visit(func(key []byte, v *fastjson.Value) { fn(key, jfield{fv: v}) })
-		return
-	}
-	if f.node.Valid() {
-		f.node.Each(func(key, v []byte, c rawjson.Node) bool {
-			fn(key, jfield{raw: v, node: c})
-			return true
-		})
-		return
-	}
-	for it := rawjson.Members(f.raw); it.Next(); {
-		fn(it.Key, jfield{raw: it.Value})
-	}
-}
-
 // stringBytes returns the unescaped bytes of a JSON string.
 func (d *segmentDecoder) stringBytes(f jfield) []byte {
 	if f.fv != nil {
@@ -197,45 +160,233 @@ func (d *segmentDecoder) numberText(f jfield) string {
 	return d.str(f.raw, false)
 }
 
-// fields are the top-level members the decoder reads, found in one pass
-// over the object (the first occurrence of a duplicate key wins, as with
-// fastjson's Get, which the rules use).
-type fields struct {
-	typ, event, name, userID, anonID, timestamp, messageID, context, properties jfield
+// Field slots: every value the Segment decoder reads, found in one pass
+// over the document. Under each object the first occurrence of a key wins
+// (as with fastjson's Get, which the rules use), and an object's members
+// are read only when it is an object.
+const (
+	fType = iota
+	fEvent
+	fName
+	fUserID
+	fAnonID
+	fTimestamp
+	fMessageID
+	fContext
+	fProperties
+	fCtxSession // context.session_id
+	fCtxPage
+	fCtxCampaign
+	fCtxDevice
+	fCtxLocation
+	fPageURL // context.page.url
+	fPagePath
+	fPageReferrer
+	fUTMSource // context.campaign.source
+	fUTMMedium
+	fUTMCampaign
+	fUTMTerm
+	fUTMContent
+	fDevice  // context.device.type
+	fCountry // context.location.country
+	fPropURL // properties.url
+	fPropPath
+	fPropReferrer
+	fPropSession
+	nFields
+
+	fRoot = -1 // the parent of the top-level members
+)
+
+// slotOf is the slot of the member key of the object in slot parent, or
+// -1 when the decoder does not read it.
+func slotOf(parent int, key []byte) int {
+	switch parent {
+	case fRoot:
+		switch string(key) {
+		case "type":
+			return fType
+		case "event":
+			return fEvent
+		case "name":
+			return fName
+		case "userId":
+			return fUserID
+		case "anonymousId":
+			return fAnonID
+		case "timestamp":
+			return fTimestamp
+		case "messageId":
+			return fMessageID
+		case "context":
+			return fContext
+		case "properties":
+			return fProperties
+		}
+	case fContext:
+		switch string(key) {
+		case "session_id":
+			return fCtxSession
+		case "page":
+			return fCtxPage
+		case "campaign":
+			return fCtxCampaign
+		case "device":
+			return fCtxDevice
+		case "location":
+			return fCtxLocation
+		}
+	case fCtxPage, fProperties:
+		base := fPageURL
+		if parent == fProperties {
+			base = fPropURL
+		}
+		switch string(key) {
+		case "url":
+			return base
+		case "path":
+			return base + 1
+		case "referrer":
+			return base + 2
+		case "session_id":
+			if parent == fProperties {
+				return fPropSession
+			}
+		}
+	case fCtxCampaign:
+		switch string(key) {
+		case "source":
+			return fUTMSource
+		case "medium":
+			return fUTMMedium
+		case "name":
+			return fUTMCampaign
+		case "term":
+			return fUTMTerm
+		case "content":
+			return fUTMContent
+		}
+	case fCtxDevice:
+		if string(key) == "type" {
+			return fDevice
+		}
+	case fCtxLocation:
+		if string(key) == "country" {
+			return fCountry
+		}
+	}
+	return -1
 }
 
-func (f *fields) visit(key []byte, v jfield) {
-	var dst *jfield
-	switch string(key) {
-	case "type":
-		dst = &f.typ
-	case "event":
-		dst = &f.event
-	case "name":
-		dst = &f.name
-	case "userId":
-		dst = &f.userID
-	case "anonymousId":
-		dst = &f.anonID
-	case "timestamp":
-		dst = &f.timestamp
-	case "messageId":
-		dst = &f.messageID
-	case "context":
-		dst = &f.context
-	case "properties":
-		dst = &f.properties
-	default:
-		return
+// hasSlots reports whether the decoder reads members of the object in slot s.
+func hasSlots(s int) bool {
+	switch s {
+	case fContext, fProperties, fCtxPage, fCtxCampaign, fCtxDevice, fCtxLocation:
+		return true
 	}
-	if !dst.present() {
-		*dst = v
+	return false
+}
+
+// fields are the values of the slots: tape entries (fast path) or
+// fastjson values.
+type fields struct {
+	tape *rawjson.Tape
+	at   [nFields]int32 // tape entry + 1; 0: absent
+	fv   *[nFields]*fastjson.Value
+}
+
+// get returns the value in slot s (absent: not present()).
+func (f *fields) get(s int) jfield {
+	if f.fv != nil {
+		if v := f.fv[s]; v != nil {
+			return jfield{fv: v}
+		}
+		return jfield{}
 	}
+	if f.at[s] == 0 {
+		return jfield{}
+	}
+	n := f.tape.Node(int(f.at[s] - 1))
+	return jfield{raw: n.Value(), node: n}
+}
+
+// walkTape fills the slots under the taped object n (slot parent).
+func (f *fields) walkTape(n rawjson.Node, parent int) {
+	for it := n.Members(); ; {
+		key, c, ok := it.Next()
+		if !ok {
+			return
+		}
+		s := slotOf(parent, key)
+		if s < 0 || f.at[s] != 0 {
+			continue
+		}
+		f.at[s] = int32(c.Index() + 1)
+		if hasSlots(s) {
+			f.walkTape(c, s) // yields nothing unless c is an object
+		}
+	}
+}
+
+// walkDoc fills the slots under the fastjson object o (slot parent).
+func (f *fields) walkDoc(o *fastjson.Object, parent int) {
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		s := slotOf(parent, key)
+		if s < 0 || f.fv[s] != nil {
+			return
+		}
+		f.fv[s] = v
+		if hasSlots(s) && v.Type() == fastjson.TypeObject {
+			c, _ := v.Object()
+			f.walkDoc(c, s)
+		}
+	})
+}
+
+// plainString returns the content of the string in slot s when it is on
+// the tape without escapes (the common case, read without a jfield);
+// absent is true when the tape has no value in slot s.
+func (f *fields) plainString(s int) (b []byte, ok, absent bool) {
+	if f.fv != nil {
+		return nil, false, false
+	}
+	if f.at[s] == 0 {
+		return nil, false, true
+	}
+	n := f.tape.Node(int(f.at[s] - 1))
+	if v := n.Value(); len(v) >= 2 && v[0] == '"' && n.Plain() {
+		return v[1 : len(v)-1], true, false
+	}
+	return nil, false, false
+}
+
+// slotText is textField of slot s.
+func (d *segmentDecoder) slotText(f *fields, s int, intern bool) string {
+	b, ok, absent := f.plainString(s)
+	switch {
+	case ok:
+		return d.str(b, intern)
+	case absent:
+		return ""
+	}
+	return d.textField(f.get(s), intern)
+}
+
+// slotOpt is optField of slot s.
+func (d *segmentDecoder) slotOpt(f *fields, s int, key string, intern bool) (string, *Rejection) {
+	b, ok, absent := f.plainString(s)
+	switch {
+	case ok:
+		return d.str(b, intern), nil
+	case absent:
+		return "", nil
+	}
+	return d.optField(f.get(s), key, intern)
 }
 
 // scan is the fast path: one strict pass over raw (rawjson) that validates
-// it, records its objects' members on d's tape and finds the top-level
-// fields. ok is false when raw is not an object rawjson accepts, or not
+// it, records its objects' members on d's tape, then the slots from the
+// tape. ok is false when raw is not an object rawjson accepts, or not
 // valid UTF-8; the caller then checks and parses it with fastjson, which
 // decides.
 func (d *segmentDecoder) scan(raw []byte, f *fields) (obj []byte, ok bool) {
@@ -248,10 +399,8 @@ func (d *segmentDecoder) scan(raw []byte, f *fields) (obj []byte, ok bool) {
 	if !ok || rawjson.SkipWS(raw, end) != len(raw) || sc.High && !utf8.Valid(raw) {
 		return nil, false
 	}
-	d.tape.Node(rawjson.Root).Each(func(key, v []byte, c rawjson.Node) bool {
-		f.visit(key, jfield{raw: v, node: c})
-		return true
-	})
+	f.tape = &d.tape
+	f.walkTape(d.tape.Node(rawjson.Root), fRoot)
 	return raw[start:end], true
 }
 
@@ -282,7 +431,6 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event, rev *rul
 			}
 			return reject(ReasonInvalidJSON, "cannot parse JSON: a string holds a raw control character (RFC 8259 requires it escaped)")
 		}
-		f = fields{}
 		doc, err := d.p.ParseBytes(raw)
 		if err != nil {
 			return reject(ReasonInvalidJSON, "cannot parse JSON: %s", truncate(strings.TrimPrefix(err.Error(), "cannot parse JSON: "), 200))
@@ -291,7 +439,9 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event, rev *rul
 		if err != nil {
 			return reject(ReasonNotObject, "message is a JSON %s, not an object", doc.Type())
 		}
-		o.Visit(func(key []byte, v *fastjson.Value) { f.visit(key, jfield{fv: v}) })
+		clear(d.fvs[:])
+		f = fields{fv: &d.fvs}
+		f.walkDoc(o, fRoot)
 		*rev = rules.Event{Doc: doc}
 	}
 	if rj := d.fill(&f, src, ev); rj != nil {
@@ -302,26 +452,27 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event, rev *rul
 	return nil
 }
 
-// fill reads the event from its top-level fields.
+// fill reads the event from the slots.
 func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection {
 	// The objects the normalized fields come from must be objects when present.
+	props, ctx := f.get(fProperties), f.get(fContext)
 	for _, c := range [...]struct {
 		k string
 		v jfield
-	}{{"properties", f.properties}, {"context", f.context}} {
+	}{{"properties", props}, {"context", ctx}} {
 		if c.v.present() && c.v.typ() != fastjson.TypeObject && c.v.typ() != fastjson.TypeNull {
 			return reject(ReasonBadField, "field %q is a JSON %s, want an object", c.k, c.v.typ())
 		}
 	}
 
-	typ, rj := d.optField(f.typ, "type", true)
+	typ, rj := d.slotOpt(f, fType, "type", true)
 	if rj != nil {
 		return rj
 	}
 	if hasUpper(typ) {
 		typ = strings.ToLower(typ)
 	}
-	name, rj := d.optField(f.event, "event", true)
+	name, rj := d.slotOpt(f, fEvent, "event", true)
 	if rj != nil {
 		return rj
 	}
@@ -337,7 +488,7 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 			return reject(ReasonMissingEvent, "track call without an event name (field \"event\")")
 		}
 	case "page", "screen":
-		n, rj := d.optField(f.name, "name", true)
+		n, rj := d.slotOpt(f, fName, "name", true)
 		if rj != nil {
 			return rj
 		}
@@ -354,12 +505,12 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 		}
 	}
 
-	user, rj := d.optField(f.userID, "userId", false)
+	user, rj := d.slotOpt(f, fUserID, "userId", false)
 	if rj != nil {
 		return rj
 	}
 	if user == "" {
-		if user, rj = d.optField(f.anonID, "anonymousId", false); rj != nil {
+		if user, rj = d.slotOpt(f, fAnonID, "anonymousId", false); rj != nil {
 			return rj
 		}
 	}
@@ -367,7 +518,7 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 		return reject(ReasonMissingUserKey, "no user key: fields \"userId\" and \"anonymousId\" are both absent or empty")
 	}
 
-	tsv := f.timestamp
+	tsv := f.get(fTimestamp)
 	if !tsv.present() || tsv.typ() == fastjson.TypeNull {
 		return reject(ReasonMissingTS, "no field \"timestamp\"")
 	}
@@ -383,7 +534,7 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 		return reject(ReasonTSOutOfRange, "timestamp %q is outside [1970-01-01, 2106-01-01)", truncate(string(tsb), 64))
 	}
 
-	id, rj := d.optField(f.messageID, "messageId", false)
+	id, rj := d.slotOpt(f, fMessageID, "messageId", false)
 	if rj != nil {
 		return rj
 	}
@@ -401,27 +552,33 @@ func (d *segmentDecoder) fill(f *fields, src source, ev *sink.Event) *Rejection 
 		Partition: src.partition,
 		Offset:    src.offset,
 	}
-	props := f.properties
-	if props.present() && props.typ() != fastjson.TypeObject {
-		props = jfield{}
+	// The slots under context and properties are empty unless they are
+	// objects (the walks only enter objects).
+	ev.SessionID = d.slotText(f, fCtxSession, false)
+	ev.URL = d.slotText(f, fPageURL, false)
+	ev.Path = d.slotText(f, fPagePath, false)
+	ev.Referrer = d.slotText(f, fPageReferrer, false)
+	ev.UTM = sink.UTM{
+		Source:   d.slotText(f, fUTMSource, true),
+		Medium:   d.slotText(f, fUTMMedium, true),
+		Campaign: d.slotText(f, fUTMCampaign, true),
+		Term:     d.slotText(f, fUTMTerm, false),
+		Content:  d.slotText(f, fUTMContent, false),
 	}
-	if ctx := f.context; ctx.present() && ctx.typ() == fastjson.TypeObject {
-		d.context(ctx, ev)
-	}
-	if props.present() {
-		var p pageFields
-		props.members(p.visit)
+	ev.Device = d.slotText(f, fDevice, true)
+	ev.Country = d.slotText(f, fCountry, true)
+	if props.present() && props.typ() == fastjson.TypeObject {
 		if ev.SessionID == "" {
-			ev.SessionID = d.textField(p.session, false)
+			ev.SessionID = d.slotText(f, fPropSession, false)
 		}
 		if ev.URL == "" {
-			ev.URL = d.textField(p.url, false)
+			ev.URL = d.slotText(f, fPropURL, false)
 		}
 		if ev.Path == "" {
-			ev.Path = d.textField(p.path, false)
+			ev.Path = d.slotText(f, fPropPath, false)
 		}
 		if ev.Referrer == "" {
-			ev.Referrer = d.textField(p.referrer, false)
+			ev.Referrer = d.slotText(f, fPropReferrer, false)
 		}
 		ev.Properties = d.propertiesText(props)
 	}
@@ -445,96 +602,6 @@ func (d *segmentDecoder) propertiesText(props jfield) string {
 	}
 	d.buf = appendJSON(d.buf[:0], v)
 	return d.str(d.buf, false)
-}
-
-// pageFields are the page fields of context.page or properties (the first
-// occurrence of each key).
-type pageFields struct{ url, path, referrer, session jfield }
-
-func (p *pageFields) visit(key []byte, v jfield) {
-	var dst *jfield
-	switch string(key) {
-	case "url":
-		dst = &p.url
-	case "path":
-		dst = &p.path
-	case "referrer":
-		dst = &p.referrer
-	case "session_id":
-		dst = &p.session
-	default:
-		return
-	}
-	if !dst.present() {
-		*dst = v
-	}
-}
-
-// context reads the normalized fields of the context object in one pass.
-func (d *segmentDecoder) context(ctx jfield, ev *sink.Event) {
-	var session, page, campaign, device, location jfield
-	ctx.members(func(key []byte, v jfield) {
-		var dst *jfield
-		switch string(key) {
-		case "session_id":
-			dst = &session
-		case "page":
-			dst = &page
-		case "campaign":
-			dst = &campaign
-		case "device":
-			dst = &device
-		case "location":
-			dst = &location
-		default:
-			return
-		}
-		if !dst.present() {
-			*dst = v
-		}
-	})
-	ev.SessionID = d.textField(session, false)
-	if page.present() && page.typ() == fastjson.TypeObject {
-		var p pageFields
-		page.members(p.visit)
-		ev.URL = d.textField(p.url, false)
-		ev.Path = d.textField(p.path, false)
-		ev.Referrer = d.textField(p.referrer, false)
-	}
-	if campaign.present() && campaign.typ() == fastjson.TypeObject {
-		var c [5]jfield // source, medium, name, term, content
-		campaign.members(func(key []byte, v jfield) {
-			i := -1
-			switch string(key) {
-			case "source":
-				i = 0
-			case "medium":
-				i = 1
-			case "name":
-				i = 2
-			case "term":
-				i = 3
-			case "content":
-				i = 4
-			}
-			if i >= 0 && !c[i].present() {
-				c[i] = v
-			}
-		})
-		ev.UTM = sink.UTM{
-			Source:   d.textField(c[0], true),
-			Medium:   d.textField(c[1], true),
-			Campaign: d.textField(c[2], true),
-			Term:     d.textField(c[3], false),
-			Content:  d.textField(c[4], false),
-		}
-	}
-	if device.present() && device.typ() == fastjson.TypeObject {
-		ev.Device = d.textField(device.get("type"), true)
-	}
-	if location.present() && location.typ() == fastjson.TypeObject {
-		ev.Country = d.textField(location.get("country"), true)
-	}
 }
 
 func hasUpper(s string) bool {

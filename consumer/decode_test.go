@@ -62,6 +62,19 @@ func TestDecodeSegment(t *testing.T) {
 	// no type but an event: a track call
 	f(`{"event":"E","messageId":"m9","userId":"u","timestamp":"2024-01-02T03:04:05Z"}`,
 		sink.Event{EventID: "m9", Type: "track", Event: "E", UserKey: "u", TSMillis: 1704164645000})
+	// under each object the first occurrence of a key wins, and a member
+	// that is not an object gives none of the fields under it: context.page
+	// is a string first (so the URL comes from properties), the second
+	// context is ignored, campaign.source is the first one
+	f(`{"type":"page","messageId":"m11","anonymousId":"a","timestamp":"2024-01-02T03:04:05Z",
+	    "context":{"page":"x","page":{"url":"u2"},"campaign":{"source":"s1","source":"s2"},"device":{"type":"tv","type":"pc"},"location":7},
+	    "properties":{"url":"pu","session_id":"ps","path":null},"context":{"session_id":"late"},"type":"track"}`,
+		sink.Event{EventID: "m11", Type: "page", Event: "page", UserKey: "a", TSMillis: 1704164645000, SessionID: "ps",
+			URL: "pu", UTM: sink.UTM{Source: "s1"}, Device: "tv", Properties: `{"url":"pu","session_id":"ps","path":null}`})
+	// numbers and booleans in text fields keep their JSON text; objects and arrays give ""
+	f(`{"event":"E","messageId":"m12","userId":"u","timestamp":"2024-01-02T03:04:05Z",
+	    "context":{"session_id":17,"page":{"url":true,"path":["/a"],"referrer":{"x":1}},"location":{"country":false}}}`,
+		sink.Event{EventID: "m12", Type: "track", Event: "E", UserKey: "u", TSMillis: 1704164645000, SessionID: "17", URL: "true", Country: "false"})
 	// escaped strings are unescaped
 	f(`{"type":"track","event":"Caf\u00e9 \"Visited\"","messageId":"m10","userId":"u","timestamp":"2024-01-02T03:04:05Z"}`,
 		sink.Event{EventID: "m10", Type: "track", Event: `Café "Visited"`, UserKey: "u", TSMillis: 1704164645000})

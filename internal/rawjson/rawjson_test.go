@@ -178,6 +178,21 @@ func check(t *testing.T, b []byte) {
 		if strings.Join(fromTape, "\x00") != strings.Join(fromText, "\x00") {
 			t.Fatalf("%q: members at depth %d: tape %q, text %q", b, depth, fromTape, fromText)
 		}
+		// Members walks the same members, on the tape only.
+		var fromIter []string
+		for it := n.Members(); ; {
+			k, c, ok := it.Next()
+			if !ok {
+				break
+			}
+			if !bytes.Equal(k, c.Key()) {
+				t.Fatalf("%q: Members key %q, node key %q", b, k, c.Key())
+			}
+			fromIter = append(fromIter, string(k)+"="+string(c.Value()))
+		}
+		if want := fromTape; !n.taped() && fromIter != nil || n.taped() && strings.Join(fromIter, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("%q: Members at depth %d (taped %v): %q, Each %q", b, depth, n.taped(), fromIter, want)
+		}
 		if depth > TapeDepth+1 {
 			return
 		}

