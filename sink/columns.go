@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -266,6 +267,9 @@ func fillColumn(dst column.Interface, bc driver.BatchColumn, src *wireCol, rows 
 	var wire []byte
 	switch src.kind {
 	case kindString:
+		if sc, ok := dst.(*column.String); ok && colStrOK {
+			return lendStrings(sc, src.buf, rows)
+		}
 		// The driver copies the strings into its column: views into the
 		// batch's bytes (no copy, no allocation per value) are enough, and
 		// cheaper than its Decode, which reads byte by byte.
@@ -336,7 +340,78 @@ func fillColumn(dst column.Interface, bc driver.BatchColumn, src *wireCol, rows 
 		}
 		return bc.Append(vs)
 	}
-	return dst.Decode(proto.NewReader(bytes.NewReader(wire)), rows)
+	wr := wireReaders.Get().(*wireReader)
+	defer wireReaders.Put(wr)
+	wr.src.Reset(wire)
+	if err := dst.Decode(wr.r, rows); err != nil {
+		return err
+	}
+	if wr.src.Len() != 0 {
+		return fmt.Errorf("cannot decode %d rows of %s: %d bytes left over", rows, typ, wr.src.Len())
+	}
+	return nil
+}
+
+// wireReader is the driver's reader over one column's wire bytes, reused:
+// a fresh one allocates a 128 KiB buffer. A column's Decode reads exactly
+// its bytes, so the buffer is empty again when it returns.
+type wireReader struct {
+	src bytes.Reader
+	r   *proto.Reader
+}
+
+var wireReaders = sync.Pool{New: func() any {
+	wr := new(wireReader)
+	wr.r = proto.NewReader(&wr.src)
+	return wr
+}}
+
+// colStrOffset is where the driver's String column keeps its proto.ColStr
+// (an unexported field, found by reflection and checked for its type):
+// the insert lends the batch's bytes to the column instead of copying
+// every string into it. When another driver version lays the column out
+// differently (colStrOK false), the strings are appended (copied).
+var colStrOffset, colStrOK = func() (uintptr, bool) {
+	f, ok := reflect.TypeFor[column.String]().FieldByName("col")
+	return f.Offset, ok && f.Type == reflect.TypeFor[proto.ColStr]()
+}()
+
+// lendStrings makes the column's rows the strings of wire (a kindString
+// column of rows values): its buffer is wire itself, capped so that
+// nothing the driver appends can write into the batch, and its positions
+// skip the length prefixes. The driver encodes the column from there (a
+// prefix and the bytes per row, as wire already is) and resets it after
+// sending the block; the batch outlives the insert.
+func lendStrings(sc *column.String, wire []byte, rows int) error {
+	cs := (*proto.ColStr)(unsafe.Add(unsafe.Pointer(sc), colStrOffset))
+	if cs.Rows() != 0 {
+		return fmt.Errorf("cannot lend strings to a column that holds %d rows", cs.Rows())
+	}
+	pos := cs.Pos[:0]
+	if cap(pos) < rows {
+		pos = make([]proto.Position, 0, rows)
+	}
+	for i := 0; i < len(wire); {
+		n := uint64(wire[i])
+		if n < 0x80 {
+			i++
+		} else {
+			var k int
+			n, k = binary.Uvarint(wire[i:])
+			i += k
+		}
+		if n > uint64(len(wire)-i) {
+			return fmt.Errorf("cannot read string %d of the batch: %d bytes past its end", len(pos), n-uint64(len(wire)-i))
+		}
+		pos = append(pos, proto.Position{Start: i, End: i + int(n)})
+		i += int(n)
+	}
+	if len(pos) != rows {
+		return fmt.Errorf("cannot read %d strings from the batch: found %d", rows, len(pos))
+	}
+	cs.Buf = wire[:len(wire):len(wire)]
+	cs.Pos = pos
+	return nil
 }
 
 var viewPool = sync.Pool{New: func() any { return new([]string) }}

@@ -103,6 +103,11 @@ func columnsRoundTrip(t *testing.T, urgent bool) {
 			t0/1000, t0, (t0+5000)/1000, len("https://x/"+long), int64(1)<<40,
 			last, last%97, (t0+int64(last))/1000, t0+int64(last), (t0+5000)/1000, len("https://x/"+long), last, last%3, int64(1)<<40+int64(last)))
 	check("SELECT toString(sum(ts_ms - "+fmt.Sprint(t0)+")) FROM "+db+".events", fmt.Sprint(n*(n-1)/2))
+	// Every row's strings are its own (the strings of a block are lent to
+	// the driver by position).
+	check(fmt.Sprintf("SELECT toString(countIf(properties = concat('{\"i\":', toString(toInt64(substring(event_id, 2))), '}') AND user_key = concat('u', toString(toInt64(substring(event_id, 2)) %% 97)) AND length(url) = %d AND path = '/p')) FROM %s.events", len("https://x/"+long), db),
+		fmt.Sprint(n))
+	check("SELECT toString(countIf(user_key = concat('u', toString(toInt64(substring(event_id, 2)) % 97)) AND utm_term = 't')) FROM "+db+".conversions", fmt.Sprint(n))
 	check("SELECT concat(toString(count()), ',', toString(countIf(value IS NULL)), ',', toString(sum(ifNull(value, 0)))) FROM "+db+".conversions",
 		fmt.Sprintf("%d,%d,%s", n, n/2, func() string {
 			s := 0.0
@@ -115,6 +120,14 @@ func columnsRoundTrip(t *testing.T, urgent bool) {
 		fmt.Sprintf("add_to_cartmicroprocess,e000002,v9,%d,0.5", t0+2))
 	check("SELECT concat(toString(length(raw)), ',', reason, ',', error, ',', topic, ',', toString(`partition`), ',', toString(`offset`), ',', toString(toUnixTimestamp(received_at))) FROM "+db+".rejected_events",
 		fmt.Sprintf("%d,invalid_json,cannot parse,clicks,-1,7,%d", len(long), t0/1000))
+}
+
+// The driver's String column is laid out as lendStrings expects (else
+// inserts copy every string: update lendStrings for the new driver).
+func TestDriverStringColumnLayout(t *testing.T) {
+	if !colStrOK {
+		t.Fatal("column.String has no proto.ColStr field named col: lendStrings is off")
+	}
 }
 
 // A column whose type differs from the one microconv creates (here
