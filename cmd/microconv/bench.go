@@ -42,6 +42,8 @@ func cmdBench(args, environ []string, stdout, stderr io.Writer) int {
 	rate := fs.Int("rate", 20_000, "events/s produced during the latency measurement")
 	latencyFor := fs.Duration("latency-for", 10*time.Second, "how long the latency measurement produces (0 skips it)")
 	database := fs.String("database", "microconv_bench", "ClickHouse database to (re)create")
+	runs := fs.Int("runs", 1, "end-to-end runs, each after timing kcat again (the machine's speed drifts: compare ratios of one run)")
+	runExe := fs.String("run-exe", "", "comma-separated microconv binaries whose `run` the end-to-end runs alternate between (A/B; default: this one)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: microconv bench [flags]\n\nEnd-to-end throughput against ceilings measured in the same run, latency and memory.\nClickHouse: MICROCONV_CLICKHOUSE_ADDR; batch settings: MICROCONV_BATCH_*.\n\n")
 		fs.PrintDefaults()
@@ -49,8 +51,8 @@ func cmdBench(args, environ []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if !sink.ValidIdentifier(*database) || *events < 1000 || *partitions < 1 {
-		fmt.Fprintln(stderr, "microconv bench: bad --database, --events (>= 1000) or --partitions")
+	if !sink.ValidIdentifier(*database) || *events < 1000 || *partitions < 1 || *runs < 1 {
+		fmt.Fprintln(stderr, "microconv bench: bad --database, --events (>= 1000), --partitions or --runs")
 		return 2
 	}
 	cfg, err := config.Load(environ)
@@ -60,7 +62,10 @@ func cmdBench(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	cfg.ClickHouseDatabase = *database
 	b := &bench{cfg: cfg, out: stdout, log: newLogger("warn", "console", stderr), events: *events,
-		partitions: *partitions, rate: *rate, latencyFor: *latencyFor, environ: environ}
+		partitions: *partitions, rate: *rate, latencyFor: *latencyFor, environ: environ, runs: *runs}
+	if *runExe != "" {
+		b.exes = strings.Split(*runExe, ",")
+	}
 	if err := b.run(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "microconv bench: %v\n", err)
 		return 1
@@ -77,6 +82,8 @@ type bench struct {
 	rate       int
 	latencyFor time.Duration
 	environ    []string
+	runs       int
+	exes       []string // binaries of the end-to-end runs (empty: this one)
 }
 
 func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.out, format, args...) }
@@ -152,21 +159,52 @@ func (b *bench) run(ctx context.Context) error {
 		b.printf("  CPU seconds of the local clickhouse-server meanwhile: %.2f\n", cpuSeconds(chPIDs...)-chStart)
 	}
 
-	e2e, rss, cpu, err := b.endToEnd(ctx, client, brokers, set, truth, n)
-	if err != nil {
-		return err
+	exes := b.exes
+	if len(exes) == 0 {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		exes = []string{self}
 	}
-	b.printf("%-44s %12.0f msg/s\n", "microconv run, start to all committed", e2e)
-	b.printf("  CPU seconds during the run: microconv %.2f, broker (this process) %.2f", cpu.run, cpu.broker)
-	if cpu.clickhouse >= 0 {
-		b.printf(", local clickhouse-server %.2f", cpu.clickhouse)
+	ratios := map[string][]float64{}
+	for i := range b.runs {
+		exe := exes[i%len(exes)]
+		if i > 0 && kcat > 0 {
+			kcat = max(kcatRead(brokers, "bench", n), kcatRead(brokers, "bench", n))
+			b.printf("\n%-44s %12.0f msg/s\n", "ceiling: kcat reading the topic", kcat)
+		}
+		e2e, rss, cpu, err := b.endToEnd(ctx, client, brokers, set, truth, n, exe, fmt.Sprintf("bench-%d", i))
+		if err != nil {
+			return err
+		}
+		what := "microconv run, start to all committed"
+		if len(exes) > 1 {
+			what = fmt.Sprintf("%s run (%d)", exe, i+1)
+		}
+		b.printf("%-44s %12.0f msg/s\n", what, e2e)
+		b.printf("  CPU seconds during the run: microconv %.2f, broker (this process) %.2f", cpu.run, cpu.broker)
+		if cpu.clickhouse >= 0 {
+			b.printf(", local clickhouse-server %.2f", cpu.clickhouse)
+		}
+		b.printf(" (%d CPUs × %.2f s wall = %.2f); ClickHouse merged %d rows meanwhile\n", runtime.NumCPU(), float64(n)/e2e, float64(runtime.NumCPU())*float64(n)/e2e, cpu.merged)
+		b.printf("  ratios: %.2f of the raw fetch, %.2f of decode + tag (one core), %.2f of the raw insert", e2e/fetch, e2e/decodeRate, e2e/insertRate)
+		if kcat > 0 {
+			b.printf(", %.2f of kcat", e2e/kcat)
+			ratios[exe] = append(ratios[exe], e2e/kcat)
+		}
+		b.printf("\n%-44s %12.0f MiB\n", "peak RSS of microconv run", rss)
 	}
-	b.printf(" (%d CPUs × %.2f s wall = %.2f); ClickHouse merged %d rows meanwhile\n", runtime.NumCPU(), float64(n)/e2e, float64(runtime.NumCPU())*float64(n)/e2e, cpu.merged)
-	b.printf("  ratios: %.2f of the raw fetch, %.2f of decode + tag (one core), %.2f of the raw insert", e2e/fetch, e2e/decodeRate, e2e/insertRate)
-	if kcat > 0 {
-		b.printf(", %.2f of kcat", e2e/kcat)
+	if b.runs > 1 {
+		for _, exe := range exes {
+			r := ratios[exe]
+			if len(r) == 0 {
+				continue
+			}
+			slices.Sort(r)
+			b.printf("%-44s median %.2f of kcat over %d runs (min %.2f, max %.2f)\n", filepath.Base(exe)+" end to end", r[len(r)/2], len(r), r[0], r[len(r)-1])
+		}
 	}
-	b.printf("\n%-44s %12.0f MiB\n", "peak RSS of microconv run", rss)
 
 	if b.latencyFor > 0 {
 		p50, p99, count, err := b.latency(ctx, client, brokers, set)
@@ -310,7 +348,7 @@ func (b *bench) rawInsert(ctx context.Context, client *sink.Client, batches []*s
 // endToEnd runs the real binary (`microconv run`) against the topic and
 // times it from start until every partition is committed to its end; then
 // checks that ClickHouse holds every event.
-func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []string, set *rules.Set, truth *gen.Truth, total int) (float64, float64, cpuUse, error) {
+func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []string, set *rules.Set, truth *gen.Truth, total int, exe, group string) (float64, float64, cpuUse, error) {
 	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+b.cfg.ClickHouseDatabase); err != nil {
 		return 0, 0, cpuUse{}, err
 	}
@@ -329,14 +367,10 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
 		return 0, 0, cpuUse{}, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, 0, cpuUse{}, err
-	}
 	env := append(slices.Clone(b.environ),
 		"MICROCONV_KAFKA_BROKERS="+strings.Join(brokers, ","),
 		"MICROCONV_KAFKA_TOPICS=bench",
-		"MICROCONV_KAFKA_GROUP=bench",
+		"MICROCONV_KAFKA_GROUP="+group,
 		"MICROCONV_CLICKHOUSE_DATABASE="+b.cfg.ClickHouseDatabase,
 		"MICROCONV_RULES="+rulesPath,
 		"MICROCONV_HTTP_ADDR=",
@@ -360,7 +394,7 @@ func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []str
 	peak := 0.0
 	for {
 		peak = max(peak, vmHWM(cmd.Process.Pid))
-		lags, err := lc.Lag(ctx, "bench", []string{"bench"}, false)
+		lags, err := lc.Lag(ctx, group, []string{"bench"}, false)
 		if err == nil {
 			var committed int64
 			for _, l := range lags {
