@@ -387,33 +387,54 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 	consumed := c.metrics.Consumed.WithLabelValues(topic)
 	retryLog := newThrottle(10 * time.Second)
 	p := tp{topic: topic, partition: int32(pa.ID)}
-	_ = f.run(ctx, func(msg *kafka.Message, now time.Time) error {
-		consumed.Inc()
-		w.process(msg, c.rules.Load(), now.UnixMilli())
-		for backoff := decodeRetryMin; w.retry; backoff = min(2*backoff, decodeRetryMax) {
-			// Not the message's fault (schema registry unreachable): keep the
-			// partition on this message, neither rejected nor committed.
-			if retryLog.allow() {
-				log.Warn().Str("error", w.retryErr).Int64("offset", msg.Offset).Dur("backoff", backoff).Msg("cannot decode the message yet, retrying")
+	_ = f.run(ctx, func(chunk []kafka.Message) error {
+		// One clock read per chunk (the messages arrived together; reading
+		// the clock per message cost 4 % of the CPU), again after waiting.
+		now := time.Now()
+		for i := range chunk {
+			waited, err := c.handle(ctx, g, p, w, &chunk[i], now, log, retryLog)
+			if err != nil {
+				consumed.Add(float64(i + 1))
+				return err
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err() // not marked, so not committed: read again later
-			case <-time.After(backoff):
+			if waited {
+				now = time.Now()
 			}
-			now = time.Now()
-			w.process(msg, c.rules.Load(), now.UnixMilli())
 		}
-		if w.hasRej {
-			c.logRejection(&w.rej)
-		}
-		if w.dlqMsg != nil && c.dlq == nil {
-			w.dlqMsg = nil
-		}
-		// Fails only when the generation is over: the message is not
-		// marked, so not committed.
-		return c.pipe.add(ctx, g, p, msg.Offset, w, now)
+		consumed.Add(float64(len(chunk)))
+		return nil
 	})
+}
+
+// handle processes one message read at now and adds its rows to the
+// pipeline; waited reports that the pipeline made it wait (or that the
+// message was retried): now is stale. It fails only when the generation is
+// over: the message is then not marked, so not committed.
+func (c *Consumer) handle(ctx context.Context, g *generation, p tp, w *worker, msg *kafka.Message, now time.Time,
+	log zerolog.Logger, retryLog *throttle) (waited bool, err error) {
+	w.process(msg, c.rules.Load(), now.UnixMilli())
+	for backoff := decodeRetryMin; w.retry; backoff = min(2*backoff, decodeRetryMax) {
+		// Not the message's fault (schema registry unreachable): keep the
+		// partition on this message, neither rejected nor committed.
+		if retryLog.allow() {
+			log.Warn().Str("error", w.retryErr).Int64("offset", msg.Offset).Dur("backoff", backoff).Msg("cannot decode the message yet, retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err() // not marked, so not committed: read again later
+		case <-time.After(backoff):
+		}
+		now, waited = time.Now(), true
+		w.process(msg, c.rules.Load(), now.UnixMilli())
+	}
+	if w.hasRej {
+		c.logRejection(&w.rej)
+	}
+	if w.dlqMsg != nil && c.dlq == nil {
+		w.dlqMsg = nil
+	}
+	w2, err := c.pipe.add(ctx, g, p, msg.Offset, w, now)
+	return waited || w2, err
 }
 
 // requestFlush asks the flush loop to write everything pending and commit

@@ -48,12 +48,12 @@ func fetchBackoff(attempt int) time.Duration {
 // one channel operation per chunk instead of one per message.
 const chunkSize = 256
 
-// run reads messages from f.offset and calls handle with each, in order,
-// with the time it was handed over, until ctx ends (nil) or handle fails
-// (its error). handle may keep msg. A goroutine of its own reads ahead
+// run reads messages from f.offset and calls handle with them, in order, a
+// chunk at a time, until ctx ends (nil) or handle fails (its error). The
+// chunk is reused once handle returns. A goroutine of its own reads ahead
 // (fetches and parses the next messages) while handle works, at most a few
 // chunks of messages ahead.
-func (f *partitionFetcher) run(ctx context.Context, handle func(msg *kafka.Message, now time.Time) error) error {
+func (f *partitionFetcher) run(ctx context.Context, handle func(chunk []kafka.Message) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	chunks := make(chan []kafka.Message, 2)
 	free := make(chan []kafka.Message, 4)
@@ -70,10 +70,8 @@ func (f *partitionFetcher) run(ctx context.Context, handle func(msg *kafka.Messa
 		<-done
 	}()
 	for chunk := range chunks {
-		for i := range chunk {
-			if err := handle(&chunk[i], time.Now()); err != nil {
-				return err
-			}
+		if err := handle(chunk); err != nil {
+			return err
 		}
 		clear(chunk)
 		select {

@@ -90,9 +90,9 @@ func newPipeline(maxRows, maxBytes int) *pipeline {
 }
 
 // add appends w's rows (read at now) for the message at offset of partition p, waiting
-// while the batch is full. It fails only when ctx ends; the message is then
+// while the batch is full (waited: now is stale). It fails only when ctx ends; the message is then
 // not part of any batch and will not be committed.
-func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, w *worker, now time.Time) error {
+func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, w *worker, now time.Time) (waited bool, err error) {
 	for {
 		pl.mu.Lock()
 		if pl.full(&pl.cur.batch) == "" {
@@ -100,11 +100,15 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 		}
 		space := pl.space
 		pl.mu.Unlock()
+		waited = true
 		select {
 		case <-space:
 		case <-ctx.Done():
-			return ctx.Err()
+			return true, ctx.Err()
 		}
+	}
+	if waited {
+		now = time.Now()
 	}
 	cur := pl.cur
 	wasEmpty := cur.empty()
@@ -126,7 +130,7 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 		default:
 		}
 	}
-	return nil
+	return waited, nil
 }
 
 // rows is the number of rows held in memory.
