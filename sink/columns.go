@@ -169,6 +169,20 @@ func (b *Batch) Reserve(like *Batch) {
 	}
 }
 
+// Scale makes room in b for factor times what each of its columns holds
+// (factor > 1), so that a batch sized early on its first rows fills
+// without growing step by step.
+func (b *Batch) Scale(factor float64) {
+	for t := range b.tables {
+		bt := &b.tables[t]
+		for i := range bt.cols {
+			c := &bt.cols[i]
+			c.buf = slices.Grow(c.buf, int(float64(len(c.buf))*(factor-1))+1)
+			c.nulls = slices.Grow(c.nulls, int(float64(len(c.nulls))*(factor-1))+1)
+		}
+	}
+}
+
 // AddEvent appends a row to the events table of b. It copies what it needs:
 // ev may be reused (and its strings may be overwritten) once it returns.
 func (b *Batch) AddEvent(ev *Event) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -152,5 +153,41 @@ func TestColumnsOfOtherTypes(t *testing.T) {
 	got := joinRows(chtest.QueryStrings(t, conn, "SELECT concat(country, ',', toString(toUnixTimestamp(received_at)), ',', toString(`offset`)) FROM "+db+".events"))
 	if want := "FR,1700000005,42"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// A batch scaled on its first rows fills to that size without moving any
+// column (no step-by-step growth).
+func TestBatchScale(t *testing.T) {
+	var b Batch
+	add := func(i int) {
+		ev := Event{EventID: fmt.Sprint("e", i%10), Event: "Product Added", UserKey: "u1", URL: "https://x/p", Properties: `{"a":1}`}
+		b.AddEvent(&ev)
+		b.AddConversion(&Conversion{Conversion: "c", EventID: ev.EventID, UserKey: "u1", HasValue: i%2 == 0, Value: 1})
+	}
+	for i := range 100 {
+		add(i)
+	}
+	b.Scale(10 * 1.05)
+	data := func() (ps []*byte) {
+		for _, tb := range b.tables {
+			for _, c := range tb.cols {
+				ps = append(ps, unsafe.SliceData(c.buf), unsafe.SliceData(c.nulls))
+			}
+		}
+		return ps
+	}
+	before := data()
+	for i := 100; i < 1000; i++ {
+		add(i)
+	}
+	after := data()
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("column slice %d moved while filling a scaled batch", i)
+		}
+	}
+	if e, c, _ := b.Counts(); e != 1000 || c != 1000 {
+		t.Fatalf("counts %d, %d; want 1000, 1000", e, c)
 	}
 }
