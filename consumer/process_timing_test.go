@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"os"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
@@ -12,16 +13,28 @@ import (
 // BenchmarkProcess measures decode + tag of generated Segment messages with
 // the generator's rule pack (19 conversions), per message, one goroutine.
 // Compare with BenchmarkParseOnly, the raw JSON parse ceiling.
-func BenchmarkProcess(b *testing.B) { benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20}) }
+func BenchmarkProcess(b *testing.B) {
+	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20}, gen.DefaultRules)
+}
+
+// BenchmarkProcessReference is BenchmarkProcess with the rules package's
+// 51-rule reference set (names, property predicates, regexes, prefixes).
+func BenchmarkProcessReference(b *testing.B) {
+	y, err := os.ReadFile("../rules/testdata/reference.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20}, string(y))
+}
 
 // BenchmarkProcessFastjson is BenchmarkProcess with the fast path off: every
 // message parsed by fastjson (the ratio shows what rawjson gains).
 func BenchmarkProcessFastjson(b *testing.B) {
-	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20, slow: true})
+	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20, slow: true}, gen.DefaultRules)
 }
 
-func benchmarkProcess(b *testing.B, dec segmentDecoder) {
-	set, err := rules.Parse("r.yaml", []byte(gen.DefaultRules))
+func benchmarkProcess(b *testing.B, dec segmentDecoder, ruleYAML string) {
+	set, err := rules.Parse("r.yaml", []byte(ruleYAML))
 	if err != nil {
 		b.Fatal(err)
 	}
