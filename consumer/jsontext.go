@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/microconv/microconv/internal/rawjson"
 )
 
 // appendJSON writes v as JSON text. fastjson's own MarshalTo quotes strings
@@ -45,7 +47,7 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 		// The text as received, unless it is not JSON (fastjson accepts 00,
 		// NaN, …): then the number it means, or null.
 		text := v.String()
-		if validJSONNumber(text) {
+		if rawjson.IsNumber(text) {
 			return append(dst, text...)
 		}
 		f, err := v.Float64()
@@ -56,46 +58,6 @@ func appendJSON(dst []byte, v *fastjson.Value) []byte {
 	default: // true, false, null
 		return v.MarshalTo(dst)
 	}
-}
-
-// validJSONNumber reports whether s is a number as RFC 8259 writes it.
-func validJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -53,12 +53,8 @@ type Event struct {
 	// through its recorded members instead of scanning Raw.
 	Tape *rawjson.Tape
 
-	scratch []byte   // unescaped strings of the current lookup
-	top     []member // Raw's top-level members, found on the first lookup
-	topDone bool
+	scratch []byte // unescaped strings of the current lookup
 }
-
-type member struct{ key, value []byte }
 
 // Reset points ev at the JSON text raw (nil: no document), keeping its
 // memory for reuse; Type and Name are cleared.

@@ -23,7 +23,6 @@ type value struct {
 // lookup resolves path in ev's document, as fastjson's Get does.
 func (ev *Event) lookup(path []string) value {
 	if ev.Raw != nil {
-		ev.scratch = ev.scratch[:0]
 		var v []byte
 		var ok bool
 		if ev.Tape != nil {

@@ -84,18 +84,25 @@ func (c *wireCol) nullFloat(v float64, ok bool) {
 	c.buf = binary.LittleEndian.AppendUint64(c.buf, math.Float64bits(v))
 }
 
+// strAt returns where the content of the length-prefixed string at buf[i]
+// starts and ends (end may pass len(buf) when buf is not a kindString
+// column's bytes).
+func strAt(buf []byte, i int) (start, end int) {
+	n := uint64(buf[i])
+	if n < 0x80 {
+		i++
+	} else {
+		var k int
+		n, k = binary.Uvarint(buf[i:])
+		i += k
+	}
+	return i, i + int(n)
+}
+
 // strEnd returns the offset in c.buf after the n strings that start at off.
 func (c *wireCol) strEnd(off, n int) int {
 	for ; n > 0; n-- {
-		l := uint64(c.buf[off])
-		if l < 0x80 {
-			off++
-		} else {
-			var k int
-			l, k = binary.Uvarint(c.buf[off:])
-			off += k
-		}
-		off += int(l)
+		_, off = strAt(c.buf, off)
 	}
 	return off
 }
@@ -265,10 +272,10 @@ func (b *Batch) EachEventID(fn func(id string)) {
 		return
 	}
 	buf := t.cols[0].buf
-	for len(buf) > 0 {
-		n, k := binary.Uvarint(buf)
-		fn(string(buf[k : k+int(n)]))
-		buf = buf[k+int(n):]
+	for i := 0; i < len(buf); {
+		start, end := strAt(buf, i)
+		fn(string(buf[start:end]))
+		i = end
 	}
 }
 
@@ -406,19 +413,12 @@ func lendStrings(sc *column.String, wire []byte, rows int) error {
 		pos = make([]proto.Position, 0, rows)
 	}
 	for i := 0; i < len(wire); {
-		n := uint64(wire[i])
-		if n < 0x80 {
-			i++
-		} else {
-			var k int
-			n, k = binary.Uvarint(wire[i:])
-			i += k
+		start, end := strAt(wire, i)
+		if end > len(wire) || end < start {
+			return fmt.Errorf("cannot read string %d of the batch: %d bytes past its end", len(pos), end-len(wire))
 		}
-		if n > uint64(len(wire)-i) {
-			return fmt.Errorf("cannot read string %d of the batch: %d bytes past its end", len(pos), n-uint64(len(wire)-i))
-		}
-		pos = append(pos, proto.Position{Start: i, End: i + int(n)})
-		i += int(n)
+		pos = append(pos, proto.Position{Start: start, End: end})
+		i = end
 	}
 	if len(pos) != rows {
 		return fmt.Errorf("cannot read %d strings from the batch: found %d", rows, len(pos))
@@ -439,16 +439,9 @@ func stringViews(buf []byte, rows int) []string {
 		out = make([]string, 0, rows)
 	}
 	for i := 0; i < len(buf); {
-		n := uint64(buf[i])
-		if n < 0x80 {
-			i++
-		} else {
-			var k int
-			n, k = binary.Uvarint(buf[i:])
-			i += k
-		}
-		out = append(out, unsafe.String(unsafe.SliceData(buf[i:]), int(n)))
-		i += int(n)
+		start, end := strAt(buf, i)
+		out = append(out, unsafe.String(unsafe.SliceData(buf[start:]), end-start))
+		i = end
 	}
 	return out
 }

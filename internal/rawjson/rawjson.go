@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -202,6 +203,12 @@ func skipNumber(b []byte, i int) (int, bool) {
 		}
 	}
 	return i, true
+}
+
+// IsNumber reports whether s is exactly one number as RFC 8259 writes it.
+func IsNumber(s string) bool {
+	end, ok := skipNumber(unsafe.Slice(unsafe.StringData(s), len(s)), 0)
+	return ok && end == len(s)
 }
 
 func skipLiteral(b []byte, i int, lit string) (int, bool) {

@@ -157,28 +157,6 @@ func (n Node) children() (first, end int) {
 	return n.idx + 1, int(n.t.e[n.idx].next)
 }
 
-// Each calls fn with each member of an object node, in order, until fn
-// returns false; child is the member's node when it is recorded (else not
-// Valid). It reads the tape when the members are recorded, else the text.
-func (n Node) Each(fn func(key, value []byte, child Node) bool) {
-	if !n.taped() {
-		if v := n.Value(); len(v) > 0 && v[0] == '{' {
-			for it := Members(v); it.Next(); {
-				if !fn(it.Key, it.Value, Node{}) {
-					return
-				}
-			}
-		}
-		return
-	}
-	for i, end := n.children(); i < end; i = int(n.t.e[i].next) {
-		e := &n.t.e[i]
-		if !fn(n.t.b[e.keyStart:e.keyEnd], n.t.b[e.valStart:e.valEnd], Node{n.t, i}) {
-			return
-		}
-	}
-}
-
 // TapeIter walks the recorded members of an object node without a
 // callback (see Node.Members).
 type TapeIter struct {
@@ -187,8 +165,7 @@ type TapeIter struct {
 }
 
 // Members returns an iterator over the members of an object node whose
-// members are recorded (Each's tape case); for any other node it yields
-// nothing.
+// members are recorded; for any other node it yields nothing.
 func (n Node) Members() TapeIter {
 	if n.t == nil || !n.taped() {
 		return TapeIter{}
