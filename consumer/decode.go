@@ -442,7 +442,8 @@ func (d *segmentDecoder) decode(raw []byte, src source, ev *sink.Event, rev *rul
 		clear(d.fvs[:])
 		f = fields{fv: &d.fvs}
 		f.walkDoc(o, fRoot)
-		*rev = rules.Event{Doc: doc}
+		rev.Reset(nil, nil)
+		rev.Doc = doc
 	}
 	if rj := d.fill(&f, src, ev); rj != nil {
 		rev.Reset(nil, nil)

@@ -77,6 +77,7 @@ type scalar struct {
 type cond struct {
 	op   opcode
 	path []string       // leaf: the path, split at dots
+	pid  int32          // leaf: path's id in the set's paths
 	val  scalar         // leaf: the value, for every op but in, not_in, exists, not_exists
 	list []scalar       // in, not_in
 	re   *regexp.Regexp // regex
@@ -113,7 +114,7 @@ func (c *cond) eval(ev *Event) bool {
 	case opNot:
 		return !evalAll(c.sub, ev)
 	}
-	v := ev.lookup(c.path)
+	v := ev.get(c.path, c.pid)
 	switch c.op {
 	case opEq:
 		return equal(v, &c.val)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/microconv/microconv/internal/rawjson"
 )
 
 // FuzzParse checks that Parse never panics and that every failure is an
@@ -104,6 +106,10 @@ conversions:
 	f.Add(`[1,2,3]`)
 	f.Add(`"x"`)
 	f.Add(`null`)
+	// One Event reused through Reset for every input, as the consumer does:
+	// paths resolved for an earlier document must not leak into a later one.
+	var reused Event
+	var tape rawjson.Tape
 	f.Fuzz(func(t *testing.T, js string) {
 		raw := rawEvent(js)
 		doc, err := fastjson.Parse(js)
@@ -134,6 +140,23 @@ conversions:
 				a, b := ms[i], rms[i]
 				if a.Conversion != b.Conversion || a.HasValue != b.HasValue || math.Float64bits(a.Value) != math.Float64bits(b.Value) {
 					t.Fatalf("%s: match %d: Doc %+v, Raw %+v", js, i, a, b)
+				}
+			}
+			// And on a tape, through a reused Event.
+			var sc rawjson.Scanner
+			if _, ok := sc.SkipTape(raw.Raw, 0, &tape); !ok {
+				t.Fatalf("%s: SkipTape refuses what Skip accepts", js)
+			}
+			reused.Reset(raw.Raw, &tape)
+			reused.Type, reused.Name = ev.Type, ev.Name
+			tms := s.Match(&reused, nil)
+			if len(tms) != len(ms) {
+				t.Fatalf("%s: Tape matches %v, Doc matches %v", js, matchIDs(tms), matchIDs(ms))
+			}
+			for i := range ms {
+				a, b := ms[i], tms[i]
+				if a.Conversion != b.Conversion || a.HasValue != b.HasValue || math.Float64bits(a.Value) != math.Float64bits(b.Value) {
+					t.Fatalf("%s: match %d: Doc %+v, Tape %+v", js, i, a, b)
 				}
 			}
 		}

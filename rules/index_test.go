@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/microconv/microconv/internal/rawjson"
 )
 
 // specRule is a rule of a simple shape, so that the test can evaluate it
@@ -109,6 +111,8 @@ func TestIndexMatchesLinear(t *testing.T) {
 
 	types := []string{"track", "page", "screen", "identify"}
 	var dst []Match
+	var reused Event
+	var tape rawjson.Tape
 	matched := 0
 	for i := range 20000 {
 		typ := types[rng.IntN(len(types))]
@@ -148,6 +152,18 @@ func TestIndexMatchesLinear(t *testing.T) {
 		got := matchIDs(dst)
 		if !slices.Equal(got, want) && (len(got) > 0 || len(want) > 0) {
 			t.Fatalf("event %s: got %v, want %v", js.String(), got, want)
+		}
+		// The text on a tape, through one Event reused for every event.
+		text := []byte(js.String())
+		var sc rawjson.Scanner
+		if _, ok := sc.SkipTape(text, 0, &tape); !ok {
+			t.Fatalf("SkipTape refuses %s", text)
+		}
+		reused.Reset(text, &tape)
+		reused.Type, reused.Name = typ, name
+		dst = s.Match(&reused, dst[:0])
+		if got := matchIDs(dst); !slices.Equal(got, want) && (len(got) > 0 || len(want) > 0) {
+			t.Fatalf("event %s on a tape: got %v, want %v", text, got, want)
 		}
 		matched += len(want)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -54,12 +56,25 @@ type Event struct {
 	Tape *rawjson.Tape
 
 	scratch []byte // unescaped strings of the current lookup
+
+	// The paths of the set last matched, resolved in this document (see
+	// use): ev.pset's paths, valid in slots of the current epoch.
+	pset   *Set
+	ptape  *rawjson.Tape
+	praw   []byte
+	pcache []pathSlot
+	epoch  uint32
 }
 
 // Reset points ev at the JSON text raw (nil: no document), keeping its
-// memory for reuse; Type and Name are cleared.
+// memory for reuse; Type, Name and Doc are cleared. Reusing an Event
+// through Reset is what lets it keep the paths the rules read resolved
+// once per document.
 func (ev *Event) Reset(raw []byte, tape *rawjson.Tape) {
-	*ev = Event{Raw: raw, Tape: tape, scratch: ev.scratch[:0]}
+	ev.Type, ev.Name, ev.Doc, ev.Raw, ev.Tape = "", "", nil, raw, tape
+	ev.scratch = ev.scratch[:0]
+	ev.ptape, ev.praw = tape, raw
+	ev.newEpoch()
 }
 
 // Conversion is one compiled conversion rule.
@@ -105,8 +120,19 @@ type Set struct {
 	Version string
 
 	byID    map[string]*Conversion
-	byName  map[string][]*Conversion // per event name: rules naming it merged with unnamed, in Conversions order
-	unnamed []*Conversion            // rules without an event or event_in constraint, in Conversions order
+	// byName holds, per event name that a rule names, the rules whose
+	// name constraints (event, event_in, event_regex) that name satisfies,
+	// in Conversions order; other names go through unnamed.
+	byName  map[string][]*Conversion
+	unnamed []*Conversion // rules without an event or event_in constraint, in Conversions order
+	// names is byName plus, per name seen that no rule names, the unnamed
+	// rules whose event_regex holds (kept when some unnamed rule has one:
+	// names are few, regexes cost more than a lookup). Read without a lock,
+	// replaced whole under namesMu; at most maxOtherNames names are added.
+	names     atomic.Pointer[map[string][]*Conversion]
+	namesMu   sync.Mutex
+	unnamedRe bool
+	paths       []pathStep // interned condition and value paths (internPaths)
 }
 
 // File is the content of one rule file; Name is used in errors.
@@ -174,6 +200,7 @@ func ParseFiles(files []File) (*Set, error) {
 		return nil, errs
 	}
 	s.buildIndex()
+	s.internPaths()
 	s.Version = version(s.Conversions, s.Funnels)
 	return s, nil
 }

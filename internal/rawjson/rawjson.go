@@ -419,32 +419,32 @@ func Get(v []byte, key string) ([]byte, bool) {
 // or, in decimal, an element of an array.
 func Lookup(v []byte, path []string) ([]byte, bool) {
 	for _, seg := range path {
-		switch Type(v) {
-		case fastjson.TypeObject:
-			var ok bool
-			if v, ok = Get(v, seg); !ok {
-				return nil, false
-			}
-		case fastjson.TypeArray:
-			n, err := strconv.Atoi(seg)
-			if err != nil || n < 0 {
-				return nil, false
-			}
-			found := false
-			for it := Elements(v); it.Next(); n-- {
-				if n == 0 {
-					v, found = it.Value, true
-					break
-				}
-			}
-			if !found {
-				return nil, false
-			}
-		default:
+		var ok bool
+		if v, ok = Step(v, seg); !ok {
 			return nil, false
 		}
 	}
 	return v, true
+}
+
+// Step is Lookup of one segment: the first member of object v named seg,
+// or, when seg is decimal, that element of array v.
+func Step(v []byte, seg string) ([]byte, bool) {
+	switch Type(v) {
+	case fastjson.TypeObject:
+		return Get(v, seg)
+	case fastjson.TypeArray:
+		n, err := strconv.Atoi(seg)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		for it := Elements(v); it.Next(); n-- {
+			if n == 0 {
+				return it.Value, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // String returns the content of the JSON string v (between its quotes),

@@ -197,7 +197,7 @@ func check(t *testing.T, b []byte) {
 			if !ok {
 				break
 			}
-			if c, _, ok := n.Child(string(k)); ok && c.Valid() {
+			if c, _, ok := n.Step(string(k)); ok && c.Valid() {
 				if want := plainText(c.Value()); c.Plain() != want {
 					t.Fatalf("%q: Plain() of %q = %v, want %v", b, c.Value(), c.Plain(), want)
 				}

@@ -189,17 +189,14 @@ func (it *TapeIter) Next() (key []byte, child Node, ok bool) {
 // Tape.Node.
 func (n Node) Index() int { return n.idx }
 
-// Child returns the first member of an object node named key, as a node
-// when it is recorded; otherwise ok is true and the node is invalid (use
-// the returned text).
-func (n Node) Child(key string) (child Node, text []byte, ok bool) {
+// Step is the package's Step from the node: the first member of an object
+// named key, or an element of an array. The child is a node when its
+// member is recorded; otherwise the node returned is invalid and text is
+// the child's value.
+func (n Node) Step(key string) (child Node, text []byte, ok bool) {
 	if !n.taped() {
-		if v := n.Value(); len(v) > 0 && v[0] == '{' {
-			if text, ok := Get(v, key); ok {
-				return Node{}, text, true
-			}
-		}
-		return Node{}, nil, false
+		text, ok = Step(n.Value(), key)
+		return Node{}, text, ok
 	}
 	for i, end := n.children(); i < end; i = int(n.t.e[i].next) {
 		e := &n.t.e[i]
@@ -217,10 +214,7 @@ func (n Node) Valid() bool { return n.t != nil }
 // while it can, then in the text.
 func (n Node) Lookup(path []string) ([]byte, bool) {
 	for i, seg := range path {
-		if !n.taped() {
-			return Lookup(n.Value(), path[i:])
-		}
-		child, text, ok := n.Child(seg)
+		child, text, ok := n.Step(seg)
 		if !ok {
 			return nil, false
 		}
