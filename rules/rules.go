@@ -119,7 +119,7 @@ type Set struct {
 	// funnels, key order, comments, quoting or whitespace.
 	Version string
 
-	byID    map[string]*Conversion
+	byID map[string]*Conversion
 	// byName holds, per event name that a rule names, the rules whose
 	// name constraints (event, event_in, event_regex) that name satisfies,
 	// in Conversions order; other names go through unnamed.
@@ -132,7 +132,7 @@ type Set struct {
 	names     atomic.Pointer[map[string][]*Conversion]
 	namesMu   sync.Mutex
 	unnamedRe bool
-	paths       []pathStep // interned condition and value paths (internPaths)
+	paths     []pathStep // interned condition and value paths (internPaths)
 }
 
 // File is the content of one rule file; Name is used in errors.
