@@ -133,15 +133,7 @@ conversions:
 		// The document as text matches exactly as the parsed one.
 		if raw != nil {
 			rms := s.Match(raw, nil)
-			if len(rms) != len(ms) {
-				t.Fatalf("%s: Raw matches %v, Doc matches %v", js, matchIDs(rms), matchIDs(ms))
-			}
-			for i := range ms {
-				a, b := ms[i], rms[i]
-				if a.Conversion != b.Conversion || a.HasValue != b.HasValue || math.Float64bits(a.Value) != math.Float64bits(b.Value) {
-					t.Fatalf("%s: match %d: Doc %+v, Raw %+v", js, i, a, b)
-				}
-			}
+			sameMatches(t, js, "Raw", rms, ms)
 			// And on a tape, through a reused Event.
 			var sc rawjson.Scanner
 			if _, ok := sc.SkipTape(raw.Raw, 0, &tape); !ok {
@@ -149,16 +141,22 @@ conversions:
 			}
 			reused.Reset(raw.Raw, &tape)
 			reused.Type, reused.Name = ev.Type, ev.Name
-			tms := s.Match(&reused, nil)
-			if len(tms) != len(ms) {
-				t.Fatalf("%s: Tape matches %v, Doc matches %v", js, matchIDs(tms), matchIDs(ms))
-			}
-			for i := range ms {
-				a, b := ms[i], tms[i]
-				if a.Conversion != b.Conversion || a.HasValue != b.HasValue || math.Float64bits(a.Value) != math.Float64bits(b.Value) {
-					t.Fatalf("%s: match %d: Doc %+v, Tape %+v", js, i, a, b)
-				}
-			}
+			sameMatches(t, js, "Tape", s.Match(&reused, nil), ms)
 		}
 	})
+}
+
+// sameMatches fails unless got (matched on the document held as what)
+// equals want (matched on its fastjson parse), values bit for bit.
+func sameMatches(t *testing.T, js, what string, got, want []Match) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %s matches %v, Doc matches %v", js, what, matchIDs(got), matchIDs(want))
+	}
+	for i := range want {
+		a, b := want[i], got[i]
+		if a.Conversion != b.Conversion || a.HasValue != b.HasValue || math.Float64bits(a.Value) != math.Float64bits(b.Value) {
+			t.Fatalf("%s: match %d: Doc %+v, %s %+v", js, i, a, what, b)
+		}
+	}
 }

@@ -39,10 +39,10 @@ func (m *matcher) nameHolds(name string) bool {
 // rules a Set caches; past it, their regexes run for every event.
 const maxOtherNames = 4096
 
-// buildIndex fills byName and unnamed so that Match looks at the rules that
+// buildIndex fills names and unnamed so that Match looks at the rules that
 // can match an event name only, in Conversions order.
 func (s *Set) buildIndex() {
-	s.byName = make(map[string][]*Conversion)
+	names := make(map[string][]*Conversion)
 	for _, c := range s.Conversions {
 		if c.m.names == nil {
 			s.unnamed = append(s.unnamed, c)
@@ -50,13 +50,13 @@ func (s *Set) buildIndex() {
 			continue
 		}
 		for _, name := range c.m.names {
-			s.byName[name] = nil
+			names[name] = nil
 		}
 	}
-	for name := range s.byName {
-		s.byName[name] = s.filter(s.Conversions, name)
+	for name := range names {
+		names[name] = s.filter(s.Conversions, name)
 	}
-	names := maps.Clone(s.byName)
+	s.nNamed = len(names)
 	s.names.Store(&names)
 }
 
@@ -87,7 +87,7 @@ func (s *Set) candidates(ev *Event) []*Conversion {
 		return s.unnamed
 	}
 	list := s.filter(s.unnamed, ev.Name)
-	if len(names) < len(s.byName)+maxOtherNames {
+	if len(names) < s.nNamed+maxOtherNames {
 		s.namesMu.Lock()
 		defer s.namesMu.Unlock()
 		old := *s.names.Load()

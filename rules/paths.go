@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/microconv/microconv/internal/rawjson"
 )
 
@@ -22,34 +19,29 @@ const noPath = -1
 // internPaths gives every path of s's conditions and value paths, and each
 // of their prefixes, an id in s.paths.
 func (s *Set) internPaths() {
-	ids := make(map[string]int32)
-	var key strings.Builder
-	var intern func(path []string) int32
-	intern = func(path []string) int32 {
-		if len(path) == 0 {
-			return noPath
-		}
-		key.Reset()
+	type key struct {
+		parent int32
+		seg    string
+	}
+	ids := make(map[key]int32)
+	intern := func(path []string) int32 {
+		id := int32(noPath)
 		for _, seg := range path {
-			// Length-prefixed: a segment may hold any character but a dot.
-			key.WriteString(strconv.Itoa(len(seg)))
-			key.WriteByte(':')
-			key.WriteString(seg)
+			k := key{id, seg}
+			next, ok := ids[k]
+			if !ok {
+				next = int32(len(s.paths))
+				s.paths = append(s.paths, pathStep{parent: id, seg: seg})
+				ids[k] = next
+			}
+			id = next
 		}
-		if id, ok := ids[key.String()]; ok {
-			return id
-		}
-		k := key.String()
-		parent := intern(path[:len(path)-1])
-		id := int32(len(s.paths))
-		s.paths = append(s.paths, pathStep{parent: parent, seg: path[len(path)-1]})
-		ids[k] = id
 		return id
 	}
 	var walk func(cs []*cond)
 	walk = func(cs []*cond) {
 		for _, c := range cs {
-			if c.sub != nil || c.op >= opAll {
+			if c.op >= opAll { // a group
 				walk(c.sub)
 				continue
 			}
@@ -143,7 +135,6 @@ func (ev *Event) resolve(id int32) (rawjson.Node, []byte, bool) {
 			text, ok = rawjson.Step(ptext, st.seg)
 		}
 	}
-	e = &ev.pcache[id]
 	*e = pathSlot{epoch: ev.epoch, ok: ok, node: noNode, text: text}
 	if n.Valid() {
 		e.node = int32(n.Index())

@@ -119,18 +119,17 @@ type Set struct {
 	// funnels, key order, comments, quoting or whitespace.
 	Version string
 
-	byID map[string]*Conversion
-	// byName holds, per event name that a rule names, the rules whose
-	// name constraints (event, event_in, event_regex) that name satisfies,
-	// in Conversions order; other names go through unnamed.
-	byName  map[string][]*Conversion
+	byID    map[string]*Conversion
 	unnamed []*Conversion // rules without an event or event_in constraint, in Conversions order
-	// names is byName plus, per name seen that no rule names, the unnamed
-	// rules whose event_regex holds (kept when some unnamed rule has one:
-	// names are few, regexes cost more than a lookup). Read without a lock,
-	// replaced whole under namesMu; at most maxOtherNames names are added.
+	// names holds, per event name, the rules whose name constraints
+	// (event, event_in, event_regex) that name satisfies, in Conversions
+	// order: every name a rule names (nNamed of them), and names seen that
+	// no rule names when some unnamed rule has an event_regex (names are
+	// few, regexes cost more than a lookup; at most maxOtherNames of them).
+	// Read without a lock, replaced whole under namesMu.
 	names     atomic.Pointer[map[string][]*Conversion]
 	namesMu   sync.Mutex
+	nNamed    int
 	unnamedRe bool
 	paths     []pathStep // interned condition and value paths (internPaths)
 }
