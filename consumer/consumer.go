@@ -381,6 +381,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 		maxWait:   c.cfg.FetchMaxWait,
 		log:       log,
 		offset:    pa.Offset,
+		whole:     c.dlq != nil,
 	}
 	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
 	w := newWorker(c.newFormat(), c.metrics)

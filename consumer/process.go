@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
@@ -169,7 +170,9 @@ func (w *worker) addRows(b *sink.Batch) {
 }
 
 // dlqMessage is what the DLQ topic receives for a rejected message: the
-// original key and value, with where it came from and why in headers.
+// original key and value (copied: the fetcher reuses msg's memory once the
+// message is handled, and the DLQ is written at the next flush), with where
+// it came from and why in headers.
 func dlqMessage(msg *kafka.Message, rj *Rejection) *kafka.Message {
 	headers := make([]kafka.Header, 0, len(msg.Headers)+5)
 	headers = append(headers, msg.Headers...)
@@ -180,7 +183,7 @@ func dlqMessage(msg *kafka.Message, rj *Rejection) *kafka.Message {
 		kafka.Header{Key: "microconv-partition", Value: []byte(itoa(int32(msg.Partition)))},
 		kafka.Header{Key: "microconv-offset", Value: []byte(itoa64(msg.Offset))},
 	)
-	return &kafka.Message{Key: msg.Key, Value: msg.Value, Headers: headers}
+	return &kafka.Message{Key: bytes.Clone(msg.Key), Value: bytes.Clone(msg.Value), Headers: headers}
 }
 
 // SinkRules describes a rule set for the sink (conversion_rules and funnels).

@@ -30,7 +30,7 @@ import (
 type colKind uint8
 
 const (
-	kindString    colKind = iota // String: uvarint length + bytes
+	kindString    colKind = iota // String: the bytes of each row, one after the other; ends says where each ends
 	kindInt64                    // Int64, little endian
 	kindInt32                    // Int32, little endian
 	kindMillis                   // a timestamp as Unix milliseconds (Int64); converted to the column's type at insert
@@ -56,19 +56,28 @@ var (
 
 // wireCol is one column of a table block.
 type wireCol struct {
-	kind  colKind
-	buf   []byte
+	kind colKind
+	buf  []byte
+	// ends (kindString only) holds 0 and then, per row, the offset in buf
+	// where the row's string ends: row i is buf[ends[i]:ends[i+1]]. The
+	// insert hands the driver these positions as they are, where a length
+	// prefix per string had to be parsed twice (cutting the batch into
+	// blocks, then lending the block to the driver): a tenth of the
+	// consumer's CPU. A column stays under 4 GiB: a batch is flushed at
+	// MICROCONV_BATCH_MAX_BYTES (at most 1 GiB) and a row is at most
+	// MICROCONV_MAX_MESSAGE_BYTES (64 MiB).
+	ends  []uint32
 	nulls []byte // kindNullFloat only
 }
 
 func (c *wireCol) str(s string) {
-	c.buf = binary.AppendUvarint(c.buf, uint64(len(s)))
 	c.buf = append(c.buf, s...)
+	c.ends = append(c.ends, uint32(len(c.buf)))
 }
 
 func (c *wireCol) bytes(b []byte) {
-	c.buf = binary.AppendUvarint(c.buf, uint64(len(b)))
 	c.buf = append(c.buf, b...)
+	c.ends = append(c.ends, uint32(len(c.buf)))
 }
 
 func (c *wireCol) i64(v int64) { c.buf = binary.LittleEndian.AppendUint64(c.buf, uint64(v)) }
@@ -84,37 +93,12 @@ func (c *wireCol) nullFloat(v float64, ok bool) {
 	c.buf = binary.LittleEndian.AppendUint64(c.buf, math.Float64bits(v))
 }
 
-// strAt returns where the content of the length-prefixed string at buf[i]
-// starts and ends (end may pass len(buf) when buf is not a kindString
-// column's bytes).
-func strAt(buf []byte, i int) (start, end int) {
-	n := uint64(buf[i])
-	if n < 0x80 {
-		i++
-	} else {
-		var k int
-		n, k = binary.Uvarint(buf[i:])
-		i += k
-	}
-	return i, i + int(n)
-}
-
-// strEnd returns the offset in c.buf after the n strings that start at off.
-func (c *wireCol) strEnd(off, n int) int {
-	for ; n > 0; n-- {
-		_, off = strAt(c.buf, off)
-	}
-	return off
-}
-
-// rowRange returns rows [start, end) of c as a column of their own. off is
-// the byte offset of row start in a kindString column, advanced to end's.
-func (c *wireCol) rowRange(start, end int, off *int) wireCol {
+// rowRange returns rows [start, end) of c as a column of their own (a
+// kindString column keeps all of buf: its ends are offsets into it).
+func (c *wireCol) rowRange(start, end int) wireCol {
 	switch c.kind {
 	case kindString:
-		from := *off
-		*off = c.strEnd(from, end-start)
-		return wireCol{kind: c.kind, buf: c.buf[from:*off]}
+		return wireCol{kind: c.kind, buf: c.buf, ends: c.ends[start : end+1]}
 	case kindInt32:
 		return wireCol{kind: c.kind, buf: c.buf[start*4 : end*4]}
 	case kindNullFloat:
@@ -138,13 +122,16 @@ func (t *tableBlock) init(table int) {
 	t.cols = make([]wireCol, len(kinds))
 	for i, k := range kinds {
 		t.cols[i].kind = k
+		if k == kindString {
+			t.cols[i].ends = []uint32{0}
+		}
 	}
 }
 
 func (t *tableBlock) size() int {
 	n := 0
 	for i := range t.cols {
-		n += len(t.cols[i].buf) + len(t.cols[i].nulls)
+		n += len(t.cols[i].buf) + len(t.cols[i].nulls) + 4*len(t.cols[i].ends)
 	}
 	return n
 }
@@ -153,6 +140,9 @@ func (t *tableBlock) reset() {
 	for i := range t.cols {
 		t.cols[i].buf = t.cols[i].buf[:0]
 		t.cols[i].nulls = t.cols[i].nulls[:0]
+		if t.cols[i].kind == kindString {
+			t.cols[i].ends = t.cols[i].ends[:1]
+		}
 	}
 	t.rows = 0
 }
@@ -172,6 +162,7 @@ func (b *Batch) Reserve(like *Batch) {
 		for i := range bt.cols {
 			bt.cols[i].buf = slices.Grow(bt.cols[i].buf, len(lt.cols[i].buf)-len(bt.cols[i].buf))
 			bt.cols[i].nulls = slices.Grow(bt.cols[i].nulls, len(lt.cols[i].nulls)-len(bt.cols[i].nulls))
+			bt.cols[i].ends = slices.Grow(bt.cols[i].ends, len(lt.cols[i].ends)-len(bt.cols[i].ends))
 		}
 	}
 }
@@ -186,6 +177,7 @@ func (b *Batch) Scale(factor float64) {
 			c := &bt.cols[i]
 			c.buf = slices.Grow(c.buf, int(float64(len(c.buf))*(factor-1))+1)
 			c.nulls = slices.Grow(c.nulls, int(float64(len(c.nulls))*(factor-1))+1)
+			c.ends = slices.Grow(c.ends, int(float64(len(c.ends))*(factor-1))+1)
 		}
 	}
 }
@@ -271,11 +263,9 @@ func (b *Batch) EachEventID(fn func(id string)) {
 	if t.rows == 0 {
 		return
 	}
-	buf := t.cols[0].buf
-	for i := 0; i < len(buf); {
-		start, end := strAt(buf, i)
-		fn(string(buf[start:end]))
-		i = end
+	c := &t.cols[0]
+	for i := 1; i < len(c.ends); i++ {
+		fn(string(c.buf[c.ends[i-1]:c.ends[i]]))
 	}
 }
 
@@ -289,12 +279,12 @@ func fillColumn(dst column.Interface, bc driver.BatchColumn, src *wireCol, rows 
 	switch src.kind {
 	case kindString:
 		if sc, ok := dst.(*column.String); ok && colStrOK {
-			return lendStrings(sc, src.buf, rows)
+			return lendStrings(sc, src, rows)
 		}
 		// The driver copies the strings into its column: views into the
 		// batch's bytes (no copy, no allocation per value) are enough, and
 		// cheaper than its Decode, which reads byte by byte.
-		views := stringViews(src.buf, rows)
+		views := stringViews(src)
 		err := bc.Append(views)
 		clear(views)
 		viewPool.Put(&views)
@@ -397,51 +387,48 @@ var colStrOffset, colStrOK = func() (uintptr, bool) {
 	return f.Offset, ok && f.Type == reflect.TypeFor[proto.ColStr]()
 }()
 
-// lendStrings makes the column's rows the strings of wire (a kindString
-// column of rows values): its buffer is wire itself, capped so that
-// nothing the driver appends can write into the batch, and its positions
-// skip the length prefixes. The driver encodes the column from there (a
-// prefix and the bytes per row, as wire already is) and resets it after
-// sending the block; the batch outlives the insert.
-func lendStrings(sc *column.String, wire []byte, rows int) error {
+// lendStrings makes the column's rows the strings of src (a kindString
+// column of rows values): its buffer is src's, capped so that nothing the
+// driver appends can write into the batch, and its positions are src's
+// ends. The driver encodes the column from there (a length prefix and the
+// bytes per row) and resets it after sending the block; the batch outlives
+// the insert.
+func lendStrings(sc *column.String, src *wireCol, rows int) error {
 	cs := (*proto.ColStr)(unsafe.Add(unsafe.Pointer(sc), colStrOffset))
 	if cs.Rows() != 0 {
 		return fmt.Errorf("cannot lend strings to a column that holds %d rows", cs.Rows())
+	}
+	if len(src.ends) != rows+1 {
+		return fmt.Errorf("cannot lend %d strings from a batch column of %d", rows, len(src.ends)-1)
 	}
 	pos := cs.Pos[:0]
 	if cap(pos) < rows {
 		pos = make([]proto.Position, 0, rows)
 	}
-	for i := 0; i < len(wire); {
-		start, end := strAt(wire, i)
-		if end > len(wire) || end < start {
-			return fmt.Errorf("cannot read string %d of the batch: %d bytes past its end", len(pos), end-len(wire))
-		}
-		pos = append(pos, proto.Position{Start: start, End: end})
-		i = end
+	last := int(src.ends[rows])
+	if last > len(src.buf) {
+		return fmt.Errorf("cannot lend strings ending at %d from a batch column of %d bytes", last, len(src.buf))
 	}
-	if len(pos) != rows {
-		return fmt.Errorf("cannot read %d strings from the batch: found %d", rows, len(pos))
+	start := int(src.ends[0])
+	for _, e := range src.ends[1:] {
+		pos = append(pos, proto.Position{Start: start, End: int(e)})
+		start = int(e)
 	}
-	cs.Buf = wire[:len(wire):len(wire)]
+	cs.Buf = src.buf[:last:last]
 	cs.Pos = pos
 	return nil
 }
 
 var viewPool = sync.Pool{New: func() any { return new([]string) }}
 
-// stringViews returns the rows strings of a kindString column, pointing
-// into buf: valid while buf is neither modified nor reused.
-func stringViews(buf []byte, rows int) []string {
+// stringViews returns the strings of a kindString column, pointing into
+// its buf: valid while buf is neither modified nor reused.
+func stringViews(src *wireCol) []string {
 	p := viewPool.Get().(*[]string)
-	out := (*p)[:0]
-	if cap(out) < rows {
-		out = make([]string, 0, rows)
-	}
-	for i := 0; i < len(buf); {
-		start, end := strAt(buf, i)
-		out = append(out, unsafe.String(unsafe.SliceData(buf[start:]), end-start))
-		i = end
+	out := slices.Grow((*p)[:0], len(src.ends)-1)
+	for i := 1; i < len(src.ends); i++ {
+		s := src.buf[src.ends[i-1]:src.ends[i]]
+		out = append(out, unsafe.String(unsafe.SliceData(s), len(s)))
 	}
 	return out
 }

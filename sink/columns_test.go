@@ -172,7 +172,7 @@ func TestBatchScale(t *testing.T) {
 	data := func() (ps []*byte) {
 		for _, tb := range b.tables {
 			for _, c := range tb.cols {
-				ps = append(ps, unsafe.SliceData(c.buf), unsafe.SliceData(c.nulls))
+				ps = append(ps, unsafe.SliceData(c.buf), unsafe.SliceData(c.nulls), (*byte)(unsafe.Pointer(unsafe.SliceData(c.ends))))
 			}
 		}
 		return ps

@@ -62,11 +62,10 @@ func BenchmarkEncodeEvents(b *testing.B) {
 			batch.AddEvent(&evs[i])
 		}
 		blk := &batch.tables[tableEvents]
-		offs := make([]int, len(blk.cols))
 		buf.Reset()
 		for i, c := range cols {
 			c.Reset()
-			chunk := blk.cols[i].rowRange(0, rows, &offs[i])
+			chunk := blk.cols[i].rowRange(0, rows)
 			if err := fillColumn(c, appender{c}, &chunk, rows); err != nil {
 				b.Fatal(err)
 			}

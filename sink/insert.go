@@ -61,18 +61,10 @@ func (c *Client) insertTable(ctx context.Context, b *Batch, table, from, to int)
 	// the server squashes the blocks of an INSERT into one part (up to
 	// min_insert_block_size_rows, a million by default) — a part per
 	// batch, not per block.
-	offs := make([]int, len(blk.cols))
-	if from > 0 {
-		for i := range blk.cols {
-			if blk.cols[i].kind == kindString {
-				offs[i] = blk.cols[i].strEnd(0, from)
-			}
-		}
-	}
 	for start := from; start < to; start += insertBlockRows {
 		end := min(start+insertBlockRows, to)
 		for i := range dst {
-			chunk := blk.cols[i].rowRange(start, end, &offs[i])
+			chunk := blk.cols[i].rowRange(start, end)
 			if err := fillColumn(dst[i], batch.Column(i), &chunk, end-start); err != nil {
 				return fmt.Errorf("cannot encode column %s of %q (type %s): %w", cols[i], tableNames[table], dst[i].Type(), err)
 			}
