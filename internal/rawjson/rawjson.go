@@ -108,14 +108,18 @@ func (s *Scanner) SkipString(b []byte, i int) (end int, escaped, ok bool) {
 	i++
 	for {
 		// Eight bytes at a time: find the first special byte ('"', '\\', a
-		// control character or a byte >= 0x80) of the word. The lowest
-		// flagged byte is always a true one (false flags only follow one).
+		// control character or a byte >= 0x80) of the word. A byte of q or
+		// bs is 0 at a quote or a backslash, and subtracting 1 borrows
+		// through it; x - 0x20 borrows through a control character; x
+		// flags high bytes. A borrow may also flag the byte after a true
+		// one, or a byte that x flags anyway, so the lowest flagged byte is
+		// always a true one.
 		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
+			x := binary.LittleEndian.Uint64(b[i : i+8 : i+8])
 			const ones, highs = 0x0101010101010101, 0x8080808080808080
 			q := x ^ (ones * '"')
 			bs := x ^ (ones * '\\')
-			special := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x | x) & highs
+			special := ((q - ones) | (bs - ones) | (x - ones*0x20) | x) & highs
 			if special != 0 {
 				i += bits.TrailingZeros64(special) >> 3
 				goto found
@@ -129,14 +133,15 @@ func (s *Scanner) SkipString(b []byte, i int) (end int, escaped, ok bool) {
 			return 0, false, false
 		}
 	found:
+		if b[i] == '"' {
+			return i + 1, escaped, true
+		}
 		if strClass[b[i]] == 1 {
 			s.High = true
 			i++
 			continue
 		}
 		switch b[i] {
-		case '"':
-			return i + 1, escaped, true
 		case '\\':
 			if !escaped {
 				escaped = true

@@ -228,3 +228,71 @@ func FuzzAgreesWithFastjson(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { check(t, b) })
 }
+
+// SkipString finds the end of a string, or refuses it, exactly as a byte by
+// byte reading does, wherever the special bytes fall in its 8-byte words,
+// and whatever the bytes around them (the word-at-a-time test must never
+// miss a special byte nor stop at an ordinary one).
+func TestSkipStringWords(t *testing.T) {
+	// ref reads the string at b[0] byte by byte.
+	ref := func(b []byte) (end int, escaped, high, ok bool) {
+		for i := 1; i < len(b); i++ {
+			switch c := b[i]; {
+			case c == '"':
+				return i + 1, escaped, high, true
+			case c == '\\':
+				escaped = true
+				if i+1 >= len(b) {
+					return 0, false, false, false
+				}
+				switch b[i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i++
+				case 'u':
+					if i+6 > len(b) {
+						return 0, false, false, false
+					}
+					for _, h := range b[i+2 : i+6] {
+						if !isHex(h) {
+							return 0, false, false, false
+						}
+					}
+					i += 5
+				default:
+					return 0, false, false, false
+				}
+			case c < 0x20:
+				return 0, false, false, false
+			case c >= 0x80:
+				high = true
+			}
+		}
+		return 0, false, false, false
+	}
+	specials := []byte{'"', '\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x22 ^ 0x80, '\\' ^ 0x80, 0x5b, 0x5d, 0x7f, 0x80, 0x81, 0xa0, 0xdc, 0xe2, 0xff, 'n', 'u'}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range specials {
+				for _, fill := range []byte{'a', 0x21, 0x7e} {
+					for _, next := range []byte{0, '"', 'n', 0x01, 0xff} {
+						b := append([]byte{'"'}, bytes.Repeat([]byte{fill}, n)...)
+						b[1+pos] = c
+						if pos+1 < n {
+							b[2+pos] = next
+						}
+						for _, tail := range [][]byte{nil, []byte(`"`), []byte(`"abcdefgh"`)} {
+							in := append(append([]byte(nil), b...), tail...)
+							var s Scanner
+							end, esc, ok := s.SkipString(in, 0)
+							wend, wesc, whigh, wok := ref(in)
+							if end != wend || esc != wesc || ok != wok || ok && s.High != whigh {
+								t.Fatalf("SkipString(%q) = %d, %v, %v (high %v); byte by byte %d, %v, %v (high %v)",
+									in, end, esc, ok, s.High, wend, wesc, wok, whigh)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

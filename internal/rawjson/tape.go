@@ -86,7 +86,16 @@ func (s *Scanner) skipTape(b []byte, i, depth int, es []entry) ([]entry, int, bo
 		ne := &es[idx]
 		ne.keyStart, ne.keyEnd, ne.valStart, ne.depth = int32(keyStart), int32(kend-1), int32(i), uint8(depth+1)
 		marks := s.spaces + s.escapes
-		if es, i, ok = s.skipTape(b, i, depth+1, es); !ok {
+		// Most values are strings: validated here, not two calls down.
+		switch {
+		case i < len(b) && b[i] == '"':
+			i, _, ok = s.SkipString(b, i)
+		case depth+1 < TapeDepth:
+			es, i, ok = s.skipTape(b, i, depth+1, es)
+		default:
+			i, ok = s.skip(b, i, depth+1)
+		}
+		if !ok {
 			return es, 0, false
 		}
 		e := &es[idx]
