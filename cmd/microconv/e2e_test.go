@@ -578,3 +578,45 @@ func metricValue(t *testing.T, httpAddr, series string) float64 {
 	}
 	return -1
 }
+
+// `run` on a database that does not exist yet creates the schema while it
+// joins the group and decodes (the first insert waits for it): every figure
+// is right, and it exits 0 on SIGTERM.
+func TestRunCreatesSchema(t *testing.T) {
+	chAddr := chtest.Addr(t)
+	db := chtest.Database(t)
+	bin := binary(t)
+	const topic = "fresh"
+	_, brokers := kafkatest.NewCluster(t, 2, topic)
+	stream := segtest.Generate(segtest.Options{Seed: 12, Users: 1500, Partitions: 2, Dups: 0.03, Malformed: 10})
+	stream = produceWithKcat(t, brokers, topic, stream)
+	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn := chtest.Conn(t)
+	if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	cmd := startRun(t, bin, []string{
+		"PATH=" + os.Getenv("PATH"),
+		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"MICROCONV_KAFKA_TOPICS=" + topic,
+		"MICROCONV_KAFKA_GROUP=fresh",
+		"MICROCONV_CLICKHOUSE_ADDR=" + chAddr,
+		"MICROCONV_CLICKHOUSE_DATABASE=" + db,
+		"MICROCONV_RULES=" + rulesPath,
+		"MICROCONV_HTTP_ADDR=",
+		"MICROCONV_BATCH_MAX_WAIT=200ms",
+	}, &logs)
+	kafkatest.WaitCommitted(t, kafkatest.Client(t, brokers), "fresh", topic, 2*time.Minute)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run exited with %v after SIGTERM; logs:\n%s", err, logs.String())
+	}
+	segtest.CheckSummary(t, conn, db, stream)
+	if t.Failed() {
+		t.Logf("logs:\n%s", logs.String())
+	}
+}

@@ -168,17 +168,23 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	defer client.Close()
 	a.sink.Store(client)
-	if err := retry(ctx, log, "create the schema", func(ctx context.Context) error {
-		if err := client.Migrate(ctx); err != nil {
+	// The schema is created while the consumer joins its group and decodes
+	// its first batch (creating the tables and views of a new database
+	// takes ClickHouse 18.16 a tenth of a second); the first insert waits
+	// for it.
+	schema := &schemaGate{Client: client, done: make(chan struct{})}
+	go func() {
+		schema.err = retry(ctx, log, "create the schema", func(ctx context.Context) error {
+			if err := client.Migrate(ctx); err != nil {
+				return err
+			}
+			_, err := client.PutRules(ctx, consumer.SinkRules(set))
 			return err
-		}
-		_, err := client.PutRules(ctx, consumer.SinkRules(set))
-		return err
-	}); err != nil {
-		return 0 // only ctx ends retry: a clean stop before consuming anything
-	}
+		})
+		close(schema.done)
+	}()
 
-	cons, err := consumer.New(consumerConfig(cfg), client, log, consumer.NewMetrics(a.reg))
+	cons, err := consumer.New(consumerConfig(cfg), schema, log, consumer.NewMetrics(a.reg))
 	if err != nil {
 		fmt.Fprintf(stderr, "microconv run: %v\n", err)
 		return 1
@@ -190,6 +196,28 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// schemaGate is the sink for the consumer: its inserts wait until the
+// schema is created (done closed, err nil). When run stops before that
+// (err is ctx's), they fail: the rows read are not written, nor their
+// offsets committed.
+type schemaGate struct {
+	*sink.Client
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+func (g *schemaGate) Flush(ctx context.Context, b *sink.Batch) error {
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if g.err != nil {
+		return fmt.Errorf("cannot write before the schema is created: %w", g.err)
+	}
+	return g.Client.Flush(ctx, b)
 }
 
 // retry calls fn until it succeeds or ctx ends, with capped backoff.
