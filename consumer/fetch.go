@@ -72,10 +72,12 @@ type chunk struct {
 	arena []byte
 }
 
-// Arena sizes: a chunk's arena holds chunkSize typical messages (400
-// bytes) and is cut early when less than the fetcher's room is left.
+// Arena sizes: a chunk is cut when its arena has less than the fetcher's
+// room left, so a 64 KiB arena holds about 120 typical (400-byte) messages.
+// A partition holds at most 8 chunks (filling, queued, handled, free):
+// 512 KiB of arenas.
 const (
-	arenaSize    = 128 << 10
+	arenaSize    = 64 << 10
 	minArenaRoom = 16 << 10
 	maxArenaRoom = 1 << 20
 )
