@@ -32,12 +32,15 @@ type partitionFetcher struct {
 	// its own (kafka-go's ReadMessage): the DLQ forwards them. Otherwise
 	// only values are read, into the chunk's arena.
 	whole bool
-	// wholeNext reads the next message whole: it did not fit the room
-	// left in an arena.
-	wholeNext bool
+	// wholeLeft is how many messages are still read whole since one did
+	// not fit the room left in an arena: that one, and a chunk's worth
+	// after it (large messages come in runs; each that does not fit costs
+	// a fetch).
+	wholeLeft int
 	// room is the free space a chunk's arena must have before a message
 	// is read into it: twice the largest value seen, from minArenaRoom up
-	// to maxArenaRoom.
+	// to maxArenaRoom (larger values are read whole, so that a partition's
+	// arenas stay small).
 	room int
 	// rereads counts the messages read again whole (tests).
 	rereads int
@@ -74,12 +77,13 @@ type chunk struct {
 
 // Arena sizes: a chunk is cut when its arena has less than the fetcher's
 // room left, so a 64 KiB arena holds about 120 typical (400-byte) messages.
-// A partition holds at most 8 chunks (filling, queued, handled, free):
-// 512 KiB of arenas.
+// A partition holds at most 8 chunks (filling, queued, handled, free), and
+// an arena is at most twice maxArenaRoom: 1 MiB of arenas per partition at
+// most, 512 KiB for typical events.
 const (
 	arenaSize    = 64 << 10
 	minArenaRoom = 16 << 10
-	maxArenaRoom = 1 << 20
+	maxArenaRoom = 64 << 10
 )
 
 // poisonArenas makes run overwrite a chunk's arena once it is handled
@@ -309,10 +313,10 @@ func (f *partitionFetcher) fetch(ctx context.Context, chunks, free chan *chunk) 
 		}
 		var msg kafka.Message
 		var err error
-		if f.whole || f.wholeNext {
+		if f.whole || f.wholeLeft > 0 {
 			msg, err = batch.ReadMessage()
-			if err == nil && f.wholeNext {
-				f.wholeNext = false
+			if err == nil && !f.whole {
+				f.wholeLeft--
 				f.room = min(max(f.room, 2*len(msg.Value)), maxArenaRoom)
 			}
 		} else {
@@ -322,8 +326,8 @@ func (f *partitionFetcher) fetch(ctx context.Context, chunks, free chan *chunk) 
 			if errors.Is(err, io.ErrShortBuffer) {
 				// The value is larger than the room left: the batch has
 				// stopped before it. The next fetch starts there and reads
-				// it whole.
-				f.wholeNext = true
+				// it (and a chunk's worth after it) whole.
+				f.wholeLeft = chunkSize
 				f.rereads++
 				_ = batch.Close()
 				if !send() {

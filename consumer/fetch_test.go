@@ -95,8 +95,9 @@ func TestIdlePartitionsStayQuiet(t *testing.T) {
 
 // The fetcher hands over every message of a partition once, in order, with
 // its value intact, whatever the sizes: small ones share a chunk's arena,
-// larger ones grow the room kept free, and one larger than the room left
-// is read again whole by the next fetch. Arenas are overwritten once a
+// larger ones grow the room kept free (up to 64 KiB), and one larger than
+// the room left is read again whole by the next fetch, with a chunk's worth
+// after it. Arenas are overwritten once a
 // chunk is handled (poisonArenas), so a value read after its handling
 // would differ. With whole (the DLQ is set) keys come along.
 func TestFetcherChunkArenas(t *testing.T) {
@@ -149,7 +150,7 @@ func TestFetcherChunkArenas(t *testing.T) {
 				t.Fatalf("read %d of %d messages", next, len(recs))
 			}
 			// 17 KiB fits the first room (16 KiB) only in a fresh arena,
-			// 700 KiB none before it: some are read again whole.
+			// 120 KiB and more never fit: some are read again whole.
 			if whole != (f.rereads == 0) {
 				t.Fatalf("%d messages read again whole (whole=%v)", f.rereads, whole)
 			}
