@@ -18,13 +18,15 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// A batch keeps its rows column by column, each column already in
-// ClickHouse's native wire format, in byte slices that hold no pointers.
-// Adding a row copies its fields once; the garbage collector never scans a
-// batch however many rows it holds (rows kept as Go structs of strings cost
-// the consumer a third of its CPU in write barriers and marking); and the
-// insert hands each column to the driver with one Decode instead of a
-// conversion per value.
+// A batch keeps its rows column by column, in byte slices that hold no
+// pointers: fixed-width columns already in ClickHouse's native wire format,
+// string columns as their rows' bytes plus an end offset per row. Adding a
+// row copies its fields once; the garbage collector never scans a batch
+// however many rows it holds (rows kept as Go structs of strings cost the
+// consumer a third of its CPU in write barriers and marking); and the
+// insert hands each fixed-width column to the driver with one Decode, and
+// each string column as positions into the batch, instead of a conversion
+// per value.
 
 // colKind is how a column is encoded in the batch.
 type colKind uint8
