@@ -276,7 +276,9 @@ func (f *partitionFetcher) fetch(ctx context.Context, chunks, free chan *chunk) 
 	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: f.maxBytes})
 	_ = conn.SetReadDeadline(time.Now().Add(readBatchTimeout))
 	defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
-	f.room = min(max(f.room, minArenaRoom), maxArenaRoom)
+	if f.room == 0 {
+		f.room = minArenaRoom
+	}
 	var ch *chunk
 	send := func() bool {
 		if ch == nil || len(ch.msgs) == 0 {

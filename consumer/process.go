@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"bytes"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
