@@ -14,16 +14,18 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
+
+	"github.com/microconv/microconv/internal/chsql"
 )
 
 // Client is a connection pool to one ClickHouse deployment.
 type Client struct {
+	Schema  // the SQL of the server's version, for cfg.Database
 	cfg     Config
-	conn    driver.Conn
+	be      backend
+	conn    driver.Conn // the native protocol's pool; nil on chDB
 	log     zerolog.Logger
 	metrics *Metrics
-	server  serverInfo
-	db      string // quoted database identifier
 }
 
 // Open connects to ClickHouse and reads the server version. metrics may be nil.
@@ -47,6 +49,9 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, metrics *Metrics)
 			Products: []struct{ Name, Version string }{{Name: "microconv", Version: "1"}},
 		},
 	}
+	if path, ok := chdbPath(cfg.Addr); ok {
+		return openChDB(ctx, cfg, path, log, metrics)
+	}
 	if cfg.TLS {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLSInsecureSkipVerify} //nolint:gosec // opt-in for tests
 		if cfg.TLSCAFile != "" {
@@ -66,16 +71,8 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, metrics *Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open ClickHouse at %q: %w", cfg.Addr, scrub(err, cfg.Password))
 	}
-	if metrics == nil {
-		metrics = NewMetrics(nil)
-	}
-	c := &Client{
-		cfg:     cfg,
-		conn:    conn,
-		log:     log.With().Str("component", "sink").Logger(),
-		metrics: metrics,
-		db:      quoteIdent(cfg.Database),
-	}
+	c := newClient(cfg, &nativeBackend{conn: conn, cfg: cfg}, log, metrics)
+	c.conn = conn
 	if err := c.connect(ctx); err != nil {
 		_ = conn.Close()
 		return nil, err
@@ -83,29 +80,51 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, metrics *Metrics)
 	return c, nil
 }
 
+func newClient(cfg Config, be backend, log zerolog.Logger, metrics *Metrics) *Client {
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	return &Client{
+		Schema:  Schema{database: cfg.Database, db: quoteIdent(cfg.Database)},
+		cfg:     cfg,
+		be:      be,
+		log:     log.With().Str("component", "sink").Logger(),
+		metrics: metrics,
+	}
+}
+
+// chdbPath reports whether addr names chDB ("chdb:" and a data directory)
+// rather than servers.
+func chdbPath(addr []string) (string, bool) {
+	if len(addr) != 1 {
+		return "", false
+	}
+	return strings.CutPrefix(addr[0], "chdb:")
+}
+
 // connect pings the server and reads its version.
 func (c *Client) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout+5*time.Second)
 	defer cancel()
-	if err := c.conn.Ping(ctx); err != nil {
+	if err := c.be.ping(ctx); err != nil {
 		return fmt.Errorf("cannot reach ClickHouse at %q: %w", c.cfg.Addr, scrub(err, c.cfg.Password))
 	}
-	v, err := c.conn.ServerVersion()
+	v, err := c.be.version(ctx)
 	if err != nil {
 		return fmt.Errorf("cannot read ClickHouse server version: %w", scrub(err, c.cfg.Password))
 	}
-	c.server = serverInfo{Major: int(v.Version.Major), Minor: int(v.Version.Minor), Patch: int(v.Version.Patch), Name: v.DisplayName}
+	c.server = v
 	c.metrics.Up.Set(1)
 	c.log.Info().Str("server_version", c.server.String()).Bool("modern", c.server.Modern()).Msg("connected to clickhouse")
 	return nil
 }
 
 // Close closes the connection pool.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error { return c.be.close() }
 
 // Ping reports whether the server answers.
 func (c *Client) Ping(ctx context.Context) error {
-	if err := c.conn.Ping(ctx); err != nil {
+	if err := c.be.ping(ctx); err != nil {
 		c.metrics.Up.Set(0)
 		return scrub(err, c.cfg.Password)
 	}
@@ -113,8 +132,24 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Conn exposes the underlying connection for queries (tests, reports).
+// Conn exposes the native protocol's connection pool (nil on chDB).
 func (c *Client) Conn() driver.Conn { return c.conn }
+
+// Exec runs one statement (reports, tools, tests).
+func (c *Client) Exec(ctx context.Context, sql string) error { return c.exec(ctx, sql) }
+
+// Query runs q and returns its rows as text: numbers as ClickHouse prints
+// them, NULL as Null (reports, tools, tests: small results).
+func (c *Client) Query(ctx context.Context, q string) ([][]string, error) {
+	rows, err := c.be.query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("cannot query %q: %w", firstLine(q), scrub(err, c.cfg.Password))
+	}
+	return rows, nil
+}
+
+// Null is how Query shows a NULL.
+const Null = chsql.Null
 
 // Database is the configured database name (unquoted).
 func (c *Client) Database() string { return c.cfg.Database }

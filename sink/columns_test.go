@@ -54,13 +54,15 @@ func TestScaleMillis(t *testing.T) {
 // several native blocks of one INSERT, and across the two INSERTs of an
 // urgent batch.
 func TestColumnsRoundTrip(t *testing.T) {
-	for _, urgent := range []bool{false, true} {
-		t.Run(fmt.Sprint("urgent=", urgent), func(t *testing.T) { columnsRoundTrip(t, urgent) })
-	}
+	chtest.Each(t, func(t *testing.T, e *chtest.Engine) {
+		for _, urgent := range []bool{false, true} {
+			t.Run(fmt.Sprint("urgent=", urgent), func(t *testing.T) { columnsRoundTrip(t, e, urgent) })
+		}
+	})
 }
 
-func columnsRoundTrip(t *testing.T, urgent bool) {
-	c, db := openTest(t)
+func columnsRoundTrip(t *testing.T, e *chtest.Engine, urgent bool) {
+	c, db := openTest(t, e)
 	ctx := context.Background()
 	if err := c.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -88,10 +90,9 @@ func columnsRoundTrip(t *testing.T, urgent bool) {
 	if err := c.Flush(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
-	conn := chtest.Conn(t)
 	check := func(query, want string) {
 		t.Helper()
-		got := joinRows(chtest.QueryStrings(t, conn, query))
+		got := joinRows(e.Query(t, query))
 		if got != want {
 			t.Fatalf("%s\n got %s\nwant %s", query, got, want)
 		}
@@ -135,7 +136,7 @@ func TestDriverStringColumnLayout(t *testing.T) {
 // LowCardinality, as on modern servers, and a DateTime with a time zone)
 // still receives the right values, through the driver's conversions.
 func TestColumnsOfOtherTypes(t *testing.T) {
-	c, db := openTest(t)
+	c, db := openTest(t, chtest.Server(t))
 	ctx := context.Background()
 	if err := c.Migrate(ctx); err != nil {
 		t.Fatal(err)

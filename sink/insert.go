@@ -42,19 +42,24 @@ func insertQuery(db, table string, cols []string) string {
 
 // insertTable writes the rows of one table of b in a single INSERT.
 func (c *Client) insertTable(ctx context.Context, b *Batch, table, from, to int) error {
-	cols := [numTables][]string{eventColumns, conversionColumns, rejectedColumns}[table]
-	blk := &b.tables[table]
 	if to <= from {
 		return nil
 	}
-	batch, err := c.conn.PrepareBatch(ctx, insertQuery(c.db, tableNames[table], cols))
+	cols := [numTables][]string{eventColumns, conversionColumns, rejectedColumns}[table]
+	return c.be.insert(ctx, tableNames[table], cols, &b.tables[table], from, to)
+}
+
+// insert sends the rows through the driver: each column of the batch is
+// handed to the driver's column of the server's type (fillColumn).
+func (n *nativeBackend) insert(ctx context.Context, table string, cols []string, blk *tableBlock, from, to int) error {
+	batch, err := n.conn.PrepareBatch(ctx, insertQuery(quoteIdent(n.cfg.Database), table, cols))
 	if err != nil {
-		return fmt.Errorf("cannot prepare insert of %d rows into %q: %w", to-from, tableNames[table], scrub(err, c.cfg.Password))
+		return fmt.Errorf("cannot prepare insert of %d rows into %q: %w", to-from, table, scrub(err, n.cfg.Password))
 	}
 	defer func() { _ = batch.Abort() }()
 	dst := batch.Columns()
 	if len(dst) != len(blk.cols) {
-		return fmt.Errorf("cannot insert into %q: the server expects %d columns, microconv sends %d", tableNames[table], len(dst), len(blk.cols))
+		return fmt.Errorf("cannot insert into %q: the server expects %d columns, microconv sends %d", table, len(dst), len(blk.cols))
 	}
 	// The rows go in blocks of insertBlockRows within the one INSERT: the
 	// driver's copy of the rows stays small however large the batch, and
@@ -66,18 +71,18 @@ func (c *Client) insertTable(ctx context.Context, b *Batch, table, from, to int)
 		for i := range dst {
 			chunk := blk.cols[i].rowRange(start, end)
 			if err := fillColumn(dst[i], batch.Column(i), &chunk, end-start); err != nil {
-				return fmt.Errorf("cannot encode column %s of %q (type %s): %w", cols[i], tableNames[table], dst[i].Type(), err)
+				return fmt.Errorf("cannot encode column %s of %q (type %s): %w", cols[i], table, dst[i].Type(), err)
 			}
 		}
 		if end == to {
 			break
 		}
 		if err := batch.Flush(); err != nil {
-			return fmt.Errorf("cannot insert %d rows into %q: %w", to-from, tableNames[table], scrub(err, c.cfg.Password))
+			return fmt.Errorf("cannot insert %d rows into %q: %w", to-from, table, scrub(err, n.cfg.Password))
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("cannot insert %d rows into %q: %w", to-from, tableNames[table], scrub(err, c.cfg.Password))
+		return fmt.Errorf("cannot insert %d rows into %q: %w", to-from, table, scrub(err, n.cfg.Password))
 	}
 	return nil
 }

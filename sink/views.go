@@ -29,7 +29,7 @@ type templateData struct {
 	InForce string // subquery of the rules in force: id, type, category, position
 }
 
-func (c *Client) templateData() templateData {
+func (c *Schema) templateData() templateData {
 	d := templateData{DB: c.db, TS: "DateTime('UTC')", LC: "String"}
 	if c.server.Modern() {
 		d.TS = "DateTime64(3, 'UTC')"
@@ -44,7 +44,7 @@ type statement struct{ name, sql string }
 
 // renderDir renders every *.sql template of dir in name order. data nil
 // means the client's templateData.
-func (c *Client) renderDir(dir string, data any) ([]statement, error) {
+func (c *Schema) renderDir(dir string, data any) ([]statement, error) {
 	names, err := fs.Glob(schemas.ClickHouse, dir+"/*.sql")
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (c *Client) renderDir(dir string, data any) ([]statement, error) {
 	return out, nil
 }
 
-func (c *Client) render(name string, data any) (string, error) {
+func (c *Schema) render(name string, data any) (string, error) {
 	src, err := fs.ReadFile(schemas.ClickHouse, name)
 	if err != nil {
 		return "", err
@@ -72,6 +72,14 @@ func (c *Client) render(name string, data any) (string, error) {
 	}
 	tmpl, err := template.New(name).Funcs(template.FuncMap{
 		"lc": func() string { return td.LC },
+		// ms turns an expression of Unix milliseconds into the server's
+		// timestamp type: DateTime64(3) keeps them, DateTime has seconds.
+		"ms": func(expr string) string {
+			if td.TS == "DateTime('UTC')" {
+				return "toDateTime(intDiv(" + expr + ", 1000), 'UTC')"
+			}
+			return "fromUnixTimestamp64Milli(" + expr + ", 'UTC')"
+		},
 	}).Option("missingkey=error").Parse(string(src))
 	if err != nil {
 		return "", fmt.Errorf("cannot parse schema template %s: %w", name, err)
@@ -108,7 +116,7 @@ func isFunnelView(name string) bool { return strings.HasPrefix(name, "funnel_") 
 
 // staticViews renders the views of schemas/clickhouse/views: the file name
 // is the view name.
-func (c *Client) staticViews() ([]view, error) {
+func (c *Schema) staticViews() ([]view, error) {
 	stmts, err := c.renderDir("clickhouse/views", nil)
 	if err != nil {
 		return nil, err
@@ -162,7 +170,7 @@ var funnelViewKinds = []struct{ file, suffix string }{
 // funnelViews renders the views of funnel f. Its id and step names were
 // validated by the rules package ([a-z][a-z0-9_]*), and are checked again
 // here because they are spliced into SQL.
-func (c *Client) funnelViews(f Funnel) ([]view, error) {
+func (c *Schema) funnelViews(f Funnel) ([]view, error) {
 	if !ValidIdentifier(f.ID) || strings.ToLower(f.ID) != f.ID {
 		return nil, fmt.Errorf("cannot create views for funnel %q: invalid id", f.ID)
 	}
@@ -231,36 +239,23 @@ func viewHash(sql string) string {
 // many views it created or dropped.
 func (c *Client) syncViews(ctx context.Context, desired []view, inScope func(string) bool) (int, error) {
 	recorded := map[string]string{}
-	rows, err := c.conn.Query(ctx, "SELECT name, argMax(hash, seq) FROM "+c.db+".schema_views GROUP BY name")
+	rows, err := c.be.query(ctx, "SELECT name, argMax(hash, seq) FROM "+c.db+".schema_views GROUP BY name")
 	if err != nil {
 		return 0, fmt.Errorf("cannot read %s.schema_views: %w", c.cfg.Database, scrub(err, c.cfg.Password))
 	}
-	for rows.Next() {
-		var name, hash string
-		if err := rows.Scan(&name, &hash); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		recorded[name] = hash
+	for _, r := range rows {
+		recorded[r[0]] = r[1]
 	}
-	rows.Close()
 	existing := map[string]bool{}
-	rows, err = c.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND engine = 'View'", c.cfg.Database)
+	rows, err = c.be.query(ctx, "SELECT name FROM system.tables WHERE database = "+quoteString(c.cfg.Database)+" AND engine = 'View'")
 	if err != nil {
 		return 0, fmt.Errorf("cannot list views: %w", scrub(err, c.cfg.Password))
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		existing[name] = true
+	for _, r := range rows {
+		existing[r[0]] = true
 	}
-	rows.Close()
 
-	type change struct{ name, hash string }
-	var changes []change
+	var changes []viewChange
 	want := map[string]bool{}
 	for _, v := range desired {
 		want[v.name] = true
@@ -268,20 +263,12 @@ func (c *Client) syncViews(ctx context.Context, desired []view, inScope func(str
 		if existing[v.name] && recorded[v.name] == h {
 			continue
 		}
-		q := quoteIdent(v.name)
-		if c.server.Major >= 21 {
-			if err := c.exec(ctx, "CREATE OR REPLACE VIEW "+c.db+"."+q+" AS\n"+v.sql); err != nil {
-				return len(changes), fmt.Errorf("cannot create view %s: %w", v.name, err)
-			}
-		} else {
-			if err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+q); err != nil {
-				return len(changes), err
-			}
-			if err := c.exec(ctx, "CREATE VIEW "+c.db+"."+q+" AS\n"+v.sql); err != nil {
+		for _, st := range c.createView(v) {
+			if err := c.exec(ctx, st.SQL); err != nil {
 				return len(changes), fmt.Errorf("cannot create view %s: %w", v.name, err)
 			}
 		}
-		changes = append(changes, change{v.name, h})
+		changes = append(changes, viewChange{v.name, h})
 	}
 	// Obsolete views: dependents before the views they read (_users last).
 	var obsolete []string
@@ -301,24 +288,12 @@ func (c *Client) syncViews(ctx context.Context, desired []view, inScope func(str
 		if err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+quoteIdent(name)); err != nil {
 			return len(changes), err
 		}
-		changes = append(changes, change{name, ""})
+		changes = append(changes, viewChange{name, ""})
 	}
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	b, err := c.conn.PrepareBatch(ctx, insertQuery(c.db, "schema_views", []string{"name", "hash", "seq", "updated_at"}))
-	if err != nil {
-		return len(changes), fmt.Errorf("cannot record views: %w", err)
-	}
-	seq := uint64(time.Now().UnixNano())
-	now := time.Now().UTC().Truncate(time.Second)
-	for i, ch := range changes {
-		if err := b.Append(ch.name, ch.hash, seq+uint64(i), now); err != nil {
-			_ = b.Abort()
-			return len(changes), err
-		}
-	}
-	if err := b.Send(); err != nil {
+	if err := c.exec(ctx, c.recordChanges(changes, time.Now()).SQL); err != nil {
 		return len(changes), fmt.Errorf("cannot record views: %w", err)
 	}
 	for _, ch := range changes {

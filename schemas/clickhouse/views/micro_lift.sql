@@ -4,7 +4,8 @@
 -- micro; users_without: the rest of the population; converted_without: of
 -- those, users with the macro at any time. Rates are 0 when their
 -- denominator is 0; lift is rate_with / rate_without, NULL when rate_without
--- is 0. ClickHouse 18.16 allows one JOIN per SELECT, hence the nesting.
+-- is 0. ClickHouse 18.16 allows one JOIN per SELECT, hence the nesting;
+-- servers since 20.x want an alias on every joined subquery.
 SELECT
     micro,
     macro,
@@ -35,25 +36,25 @@ FROM
                 FROM
                 (
                     SELECT micro, macro, pos_micro, pos_macro
-                    FROM (SELECT id AS micro, position AS pos_micro FROM {{.InForce}} WHERE type = 'micro')
-                    CROSS JOIN (SELECT id AS macro, position AS pos_macro FROM {{.InForce}} WHERE type = 'macro')
-                )
-                CROSS JOIN (SELECT uniqExact(user_key) AS pop FROM {{.DB}}.events)
-            )
+                    FROM (SELECT id AS micro, position AS pos_micro FROM {{.InForce}} WHERE type = 'micro') AS micros
+                    CROSS JOIN (SELECT id AS macro, position AS pos_macro FROM {{.InForce}} WHERE type = 'macro') AS macros
+                ) AS pairs
+                CROSS JOIN (SELECT uniqExact(user_key) AS pop FROM {{.DB}}.events) AS population
+            ) AS pairs_pop
             ALL LEFT JOIN
             (
                 SELECT CAST(conversion AS String) AS micro, uniqExact(user_key) AS a
                 FROM {{.DB}}.conversions
                 GROUP BY micro
-            ) USING (micro)
-        )
+            ) AS with_micro USING (micro)
+        ) AS pairs_a
         ALL LEFT JOIN
         (
             SELECT CAST(conversion AS String) AS macro, uniqExact(user_key) AS b
             FROM {{.DB}}.conversions
-            GROUP BY conversion
-        ) USING (macro)
-    )
+            GROUP BY macro
+        ) AS with_macro USING (macro)
+    ) AS pairs_ab
     ALL LEFT JOIN
     (
         SELECT micro, macro, count() AS c, countIf(last_macro >= first_micro) AS d
@@ -62,16 +63,16 @@ FROM
             SELECT user_key, CAST(conversion AS String) AS micro, min(ts_ms) AS first_micro
             FROM {{.DB}}.conversions
             WHERE conversion IN (SELECT id FROM {{.InForce}} WHERE type = 'micro')
-            GROUP BY user_key, conversion
-        )
+            GROUP BY user_key, micro
+        ) AS first_micros
         ALL INNER JOIN
         (
             SELECT user_key, CAST(conversion AS String) AS macro, max(ts_ms) AS last_macro
             FROM {{.DB}}.conversions
             WHERE conversion IN (SELECT id FROM {{.InForce}} WHERE type = 'macro')
-            GROUP BY user_key, conversion
-        ) USING (user_key)
+            GROUP BY user_key, macro
+        ) AS last_macros USING (user_key)
         GROUP BY micro, macro
-    ) USING (micro, macro)
-)
+    ) AS pairs_cd USING (micro, macro)
+) AS lift
 ORDER BY pos_micro, pos_macro
