@@ -379,10 +379,12 @@ func createTopic(ctx context.Context, brokers []string, name string) error {
 // consumeAll produces recs to a fresh cluster's topic, prepares a fresh
 // database with set in force, and runs a consumer until every partition is
 // committed; it returns the database.
-func consumeAll(t *testing.T, partitions int32, recs []kafkatest.Record, set *rules.Set) string {
+// consumeAll runs recs through Kafka (kfake), the consumer and the sink into
+// a fresh database of e, with set in force, and returns the database.
+func consumeAll(t *testing.T, e *chtest.Engine, partitions int32, recs []kafkatest.Record, set *rules.Set) string {
 	t.Helper()
-	addr := chtest.Addr(t)
-	db := chtest.Database(t)
+	addr := e.Addr
+	db := e.Database(t)
 	_, brokers := kafkatest.NewCluster(t, partitions, topic)
 	cl := kafkatest.Client(t, brokers)
 	kafkatest.Produce(t, cl, topic, recs)
@@ -398,8 +400,8 @@ func consumeAll(t *testing.T, partitions int32, recs []kafkatest.Record, set *ru
 	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{brokers: brokers, db: db, client: client, set: set}
-	_, stop := start(t, e.config("all"), client, set)
+	en := &env{brokers: brokers, db: db, client: client, set: set}
+	_, stop := start(t, en.config("all"), client, set)
 	kafkatest.WaitCommitted(t, cl, "all", topic, time.Minute)
 	if err := stop(); err != nil {
 		t.Fatal(err)

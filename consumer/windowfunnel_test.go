@@ -161,7 +161,7 @@ func windowFunnelTables() []wfTable {
 }
 
 func TestWindowFunnelConformance(t *testing.T) {
-	chtest.Addr(t)
+	engines := chtest.Engines(t)
 	tables := windowFunnelTables()
 
 	// Rules: one conversion per distinct condition, one funnel per query.
@@ -221,28 +221,30 @@ func TestWindowFunnelConformance(t *testing.T) {
 			recs = append(recs, kafkatest.Record{Partition: int32(n % 2), Value: msg})
 		}
 	}
-	db := consumeAll(t, 2, recs, set)
-
-	conn := chtest.Conn(t)
-	cases := 0
-	for _, tb := range tables {
-		for _, c := range tb.cases {
-			cases++
-			got := chtest.QueryStrings(t, conn, "SELECT toString(users) FROM "+db+".funnel_"+c.id+" ORDER BY step")
-			var gs []string
-			for _, r := range got {
-				gs = append(gs, r[0])
+	for _, e := range engines {
+		t.Run(e.Name, func(t *testing.T) {
+			db := consumeAll(t, e, 2, recs, set)
+			cases := 0
+			for _, tb := range tables {
+				for _, c := range tb.cases {
+					cases++
+					got := e.Query(t, "SELECT toString(users) FROM "+db+".funnel_"+c.id+" ORDER BY step")
+					var gs []string
+					for _, r := range got {
+						gs = append(gs, r[0])
+					}
+					if strings.Join(gs, ",") != strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.want)), ","), "[]") {
+						t.Errorf("funnel %s: users per step %v, want %v %s", c.id, gs, c.want, c.note)
+					}
+				}
 			}
-			if strings.Join(gs, ",") != strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.want)), ","), "[]") {
-				t.Errorf("funnel %s: users per step %v, want %v %s", c.id, gs, c.want, c.note)
+			// 6 of funnel_test, 4 each of funnel_test2 and funnel_test_u64 (their
+			// repeated query once), 1 of funnel_test_strict, 1 of
+			// funnel_test_strict_order, 3 of funnel_test_non_null, 2 of
+			// funnel_test_strict_increase.
+			if cases != 21 {
+				t.Fatalf("replayed %d cases, want the 21 default-mode multi-step queries of the reference", cases)
 			}
-		}
-	}
-	// 6 of funnel_test, 4 each of funnel_test2 and funnel_test_u64 (their
-	// repeated query once), 1 of funnel_test_strict, 1 of
-	// funnel_test_strict_order, 3 of funnel_test_non_null, 2 of
-	// funnel_test_strict_increase.
-	if cases != 21 {
-		t.Fatalf("replayed %d cases, want the 21 default-mode multi-step queries of the reference", cases)
+		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/microconv/microconv/internal/chtest"
 	"github.com/microconv/microconv/internal/gen"
@@ -173,12 +172,7 @@ func TestChaos(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, tail(logs.String(), 40))
 	}
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{ch.addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	n := gentest.CheckViews(t, conn, "microconv", truth)
+	n := gentest.CheckViews(t, chtest.ServerAt(t, ch.addr), "microconv", truth)
 	t.Logf("%d messages in %d chunks, %d consumer SIGKILLs, ClickHouse SIGKILLed and down 5 s once; %d view rows equal the truth; consumer peak RSS %.0f MiB",
 		len(stream.Messages), chunks, kills, n, peak)
 	if peak > 300 {

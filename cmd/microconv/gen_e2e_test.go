@@ -69,7 +69,7 @@ func TestGenEndToEndViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := gentest.CheckViews(t, chtest.Conn(t), db, truth)
+	n := gentest.CheckViews(t, chtest.Server(t), db, truth)
 	if len(truth.Funnels) < 4 || n < 500 {
 		t.Fatalf("compared only %d rows over %d funnels", n, len(truth.Funnels))
 	}

@@ -136,7 +136,7 @@ func TestInputEndToEnd(t *testing.T) {
 	for _, shape := range shapes {
 		db := dbs[shape.name]
 		t.Run(shape.name, func(t *testing.T) {
-			if n := gentest.CheckViews(t, conn, db, truth); n < 300 {
+			if n := gentest.CheckViews(t, chtest.Server(t), db, truth); n < 300 {
 				t.Errorf("compared only %d view rows", n)
 			}
 		})

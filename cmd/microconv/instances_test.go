@@ -59,6 +59,6 @@ func TestThreeInstances(t *testing.T) {
 	if err := c.Wait(); err != nil {
 		t.Fatalf("instance c: %v\n%s", err, logs.String())
 	}
-	rows := gentest.CheckViews(t, chtest.Conn(t), db, truth)
+	rows := gentest.CheckViews(t, chtest.Server(t), db, truth)
 	t.Logf("%d messages, 3 instances (one left, one killed): %d view rows equal the truth", n, rows)
 }

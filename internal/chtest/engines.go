@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/microconv/microconv/internal/chdb"
@@ -39,6 +40,17 @@ type Engine struct {
 func Server(t testing.TB) *Engine {
 	t.Helper()
 	return &Engine{Name: "server", Addr: Addr(t), conn: Conn(t)}
+}
+
+// ServerAt is the server at addr (host:port) as an Engine.
+func ServerAt(t testing.TB, addr string) *Engine {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("cannot open ClickHouse at %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &Engine{Name: "server", Addr: addr, conn: conn}
 }
 
 var (

@@ -3,18 +3,22 @@
 package gentest
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
+	"github.com/microconv/microconv/internal/chsql"
 	"github.com/microconv/microconv/internal/gen"
 )
+
+// Querier runs a query and returns its rows as text (chtest.Engine: the
+// 18.16 server or chDB).
+type Querier interface {
+	TryQuery(q string) ([][]string, error)
+}
 
 // Tolerance for ratios and seconds: the SQL and Go compute the same
 // quotients, but sums may be added in another order.
@@ -45,27 +49,62 @@ func fmtPtr(p *float64) string {
 // each view and a count.
 type checker struct {
 	t       testing.TB
-	conn    driver.Conn
+	conn    Querier
 	db      string
 	figures int
 }
 
-func (c *checker) query(q string, scan func(driver.Rows) error) {
+// row is one result row as text, read into Go values by Scan.
+type row []string
+
+// Scan reads the row's columns into dst: *string, *uint64, *uint32,
+// *float64 or **float64 (nil for NULL).
+func (r row) Scan(dst ...any) error {
+	if len(dst) != len(r) {
+		return fmt.Errorf("%d columns, want %d", len(r), len(dst))
+	}
+	for i, d := range dst {
+		v := r[i]
+		var err error
+		switch p := d.(type) {
+		case *string:
+			*p = v
+		case *uint64:
+			*p, err = strconv.ParseUint(v, 10, 64)
+		case *uint32:
+			var n uint64
+			n, err = strconv.ParseUint(v, 10, 32)
+			*p = uint32(n)
+		case *float64:
+			*p, err = strconv.ParseFloat(v, 64)
+		case **float64:
+			if v == chsql.Null {
+				*p = nil
+				continue
+			}
+			var f float64
+			f, err = strconv.ParseFloat(v, 64)
+			*p = &f
+		default:
+			return fmt.Errorf("cannot scan into %T", d)
+		}
+		if err != nil {
+			return fmt.Errorf("column %d %q: %w", i+1, v, err)
+		}
+	}
+	return nil
+}
+
+func (c *checker) query(q string, scan func(row) error) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	rows, err := c.conn.Query(ctx, strings.ReplaceAll(q, "DB.", c.db+"."))
+	rows, err := c.conn.TryQuery(strings.ReplaceAll(q, "DB.", c.db+"."))
 	if err != nil {
 		c.t.Fatalf("cannot query %q: %v", q, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
+	for _, r := range rows {
+		if err := scan(row(r)); err != nil {
 			c.t.Fatalf("cannot scan %q: %v", q, err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		c.t.Fatalf("cannot read %q: %v", q, err)
 	}
 }
 
@@ -95,13 +134,13 @@ func (c *checker) compare(view string, got, want []string) {
 
 // CheckViews compares every view in database db with truth and returns how
 // many rows it compared.
-func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int {
+func CheckViews(t testing.TB, conn Querier, db string, truth *gen.Truth) int {
 	t.Helper()
 	c := &checker{t: t, conn: conn, db: db}
 
 	// conversion_summary
 	var got, want []string
-	c.query("SELECT conversion, conversion_type, category, users, events FROM DB.conversion_summary", func(r driver.Rows) error {
+	c.query("SELECT conversion, conversion_type, category, users, events FROM DB.conversion_summary", func(r row) error {
 		var conv, typ, cat string
 		var users, events uint64
 		err := r.Scan(&conv, &typ, &cat, &users, &events)
@@ -115,7 +154,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 
 	// conversion_daily
 	got, want = nil, nil
-	c.query("SELECT toString(day), conversion, conversion_type, users, events FROM DB.conversion_daily", func(r driver.Rows) error {
+	c.query("SELECT toString(day), conversion, conversion_type, users, events FROM DB.conversion_daily", func(r row) error {
 		var day, conv, typ string
 		var users, events uint64
 		err := r.Scan(&day, &conv, &typ, &users, &events)
@@ -159,7 +198,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 			c.compare(view, gs, ws)
 		}
 		var g, w []ratioRow
-		c.query("SELECT step, name, users, from_previous, from_start FROM DB.funnel_"+id, func(r driver.Rows) error {
+		c.query("SELECT step, name, users, from_previous, from_start FROM DB.funnel_"+id, func(r row) error {
 			var step uint32
 			var name string
 			var users uint64
@@ -174,7 +213,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 		cmpRatios("funnel_"+id, g, w)
 
 		g, w = nil, nil
-		c.query("SELECT dimension, value, step, name, users, from_previous, from_start FROM DB.funnel_"+id+"_breakdown", func(r driver.Rows) error {
+		c.query("SELECT dimension, value, step, name, users, from_previous, from_start FROM DB.funnel_"+id+"_breakdown", func(r row) error {
 			var dim, val, name string
 			var step uint32
 			var users uint64
@@ -189,7 +228,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 		cmpRatios("funnel_"+id+"_breakdown", g, w)
 
 		g, w = nil, nil
-		c.query("SELECT toString(day), step, users, from_start FROM DB.funnel_"+id+"_daily", func(r driver.Rows) error {
+		c.query("SELECT toString(day), step, users, from_start FROM DB.funnel_"+id+"_daily", func(r row) error {
 			var day string
 			var step uint32
 			var users uint64
@@ -205,7 +244,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 
 		var gt, wt []string
 		var gtv [][3]*float64
-		c.query("SELECT step, users, avg_seconds, median_seconds, p90_seconds FROM DB.funnel_"+id+"_times", func(r driver.Rows) error {
+		c.query("SELECT step, users, avg_seconds, median_seconds, p90_seconds FROM DB.funnel_"+id+"_times", func(r row) error {
 			var step uint32
 			var users uint64
 			var avg, med, p90 *float64
@@ -236,7 +275,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 		lift    *float64
 	}
 	var gl []liftRow
-	c.query("SELECT micro, macro, users_with, converted_with, users_without, converted_without, rate_with, rate_without, lift FROM DB.micro_lift", func(r driver.Rows) error {
+	c.query("SELECT micro, macro, users_with, converted_with, users_without, converted_without, rate_with, rate_without, lift FROM DB.micro_lift", func(r row) error {
 		var micro, macro string
 		var uw, cw, uwo, cwo uint64
 		var rw, rwo float64
@@ -266,7 +305,7 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 
 	// rejected messages
 	got, want = nil, nil
-	c.query("SELECT reason, messages FROM DB.rejected_summary ORDER BY reason", func(r driver.Rows) error {
+	c.query("SELECT reason, messages FROM DB.rejected_summary ORDER BY reason", func(r row) error {
 		var reason string
 		var n uint64
 		err := r.Scan(&reason, &n)
@@ -283,8 +322,8 @@ func CheckViews(t testing.TB, conn driver.Conn, db string, truth *gen.Truth) int
 	}
 	c.compare("rejected_summary", got, want)
 	var events, users, rejected uint64
-	c.query("SELECT uniqExact(event_id), uniqExact(user_key) FROM DB.events", func(r driver.Rows) error { return r.Scan(&events, &users) })
-	c.query("SELECT uniqExact(topic, `partition`, `offset`) FROM DB.rejected_events", func(r driver.Rows) error { return r.Scan(&rejected) })
+	c.query("SELECT uniqExact(event_id), uniqExact(user_key) FROM DB.events", func(r row) error { return r.Scan(&events, &users) })
+	c.query("SELECT uniqExact(topic, `partition`, `offset`) FROM DB.rejected_events", func(r row) error { return r.Scan(&rejected) })
 	c.compare("totals", []string{fmt.Sprint(events, " ", users, " ", rejected)}, []string{fmt.Sprint(truth.Events, " ", truth.Users, " ", truth.Rejected)})
 	return c.figures
 }
