@@ -50,4 +50,3 @@ func (n *nativeBackend) query(ctx context.Context, q string) ([][]string, error)
 	defer rows.Close()
 	return chsql.ScanText(rows)
 }
-

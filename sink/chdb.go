@@ -45,7 +45,7 @@ func openChDB(ctx context.Context, cfg Config, path string, log zerolog.Logger, 
 }
 
 func (b *chdbBackend) exec(_ context.Context, sql string) error { return b.s.Exec(sql) }
-func (b *chdbBackend) ping(context.Context) error              { return b.s.Exec("SELECT 1") }
+func (b *chdbBackend) ping(context.Context) error               { return b.s.Exec("SELECT 1") }
 
 // close leaves the session open: it is the process's only one, shared by
 // every Client on it.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/microconv/microconv/internal/chtest"
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/internal/gen/gentest"
