@@ -36,6 +36,8 @@ const usage = `microconv — Kafka clickstream → micro/macro-conversions → C
 Usage:
   microconv run                 consume Kafka, tag conversions, write to ClickHouse
   microconv migrate             create/update tables and views (idempotent)
+  microconv schema [--server-version X.Y] [--database DB] [--rules PATH]
+                                print the statements migrate runs, without connecting
   microconv rules check PATH    validate a rule file or directory
   microconv rules test PATH --events FILE [--expect FILE] [--json] [--input NAME] [--mapping FILE]
                                 what each sample event tags (and why not)
@@ -65,6 +67,8 @@ func mainWith(args, environ []string, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], environ, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(args[1:], environ, stdout, stderr)
+	case "schema":
+		return cmdSchema(args[1:], environ, stdout, stderr)
 	case "rules":
 		return cmdRules(args[1:], stdout, stderr)
 	case "gen":
