@@ -410,12 +410,21 @@ func TestSIGHUPReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// Ready means the schema exists and the rules in force are stored.
 	waitFor(t, "/readyz", 60*time.Second, func() bool { c, _ := httpGet("http://" + httpAddr + "/readyz"); return c == 200 })
 	conn := chtest.Conn(t)
 	inForce := func() string {
-		return chtest.QueryStrings(t, conn, "SELECT version FROM "+db+".conversion_rules ORDER BY seq DESC LIMIT 1")[0][0]
+		t.Helper()
+		r := chtest.QueryStrings(t, conn, "SELECT version FROM "+db+".conversion_rules ORDER BY seq DESC LIMIT 1")
+		if len(r) != 1 {
+			t.Fatalf("conversion_rules is empty although /readyz answered 200; logs:\n%s", logs.String())
+		}
+		return r[0][0]
 	}
 	v1 := inForce()
+	if set, err := rules.Parse("rules.yaml", []byte(segtest.Rules)); err != nil || v1 != set.Version {
+		t.Fatalf("rules in force when ready = %s, want the file's version (%v)", v1, err)
+	}
 
 	write(segtest.Rules + "  - id: Bad-Id\n    match: {event: X}\n")
 	_ = cmd.Process.Signal(syscall.SIGHUP)

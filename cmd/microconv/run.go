@@ -41,6 +41,9 @@ type app struct {
 	rules       atomic.Pointer[rules.Set]
 	rulesLoaded prometheus.Gauge
 	reloads     *prometheus.CounterVec
+
+	schema       schemaState // /readyz waits for it
+	schemaErrors prometheus.Counter
 }
 
 // gcPercent is the garbage collector's target for `run` when GOGC is not set.
@@ -170,17 +173,11 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 	a.sink.Store(client)
 	// The schema is created while the consumer joins its group and decodes
 	// its first batch (creating the tables and views of a new database
-	// takes ClickHouse 18.16 a tenth of a second); the first insert waits
-	// for it.
+	// takes ClickHouse 18.16 a tenth of a second); the first insert and
+	// /readyz wait for it.
 	schema := &schemaGate{Client: client, done: make(chan struct{})}
 	go func() {
-		schema.err = retry(ctx, log, "create the schema", func(ctx context.Context) error {
-			if err := client.Migrate(ctx); err != nil {
-				return err
-			}
-			_, err := client.PutRules(ctx, consumer.SinkRules(set))
-			return err
-		})
+		schema.err = a.createSchema(ctx, client)
 		close(schema.done)
 	}()
 
@@ -220,11 +217,75 @@ func (g *schemaGate) Flush(ctx context.Context, b *sink.Batch) error {
 	return g.Client.Flush(ctx, b)
 }
 
-// retry calls fn until it succeeds or ctx ends, with capped backoff.
-func retry(ctx context.Context, log zerolog.Logger, what string, fn func(context.Context) error) error {
+// createSchema creates the database, tables and views and stores the rules
+// in force, retrying until it succeeds or ctx ends. Every failure is
+// counted, logged (throttled) and kept for /readyz, which answers 503 until
+// this succeeds.
+func (a *app) createSchema(ctx context.Context, client *sink.Client) error {
+	err := retry(ctx, a.log, "create the schema", func(ctx context.Context) error {
+		if err := client.Migrate(ctx); err != nil {
+			return err
+		}
+		// The rules in force now, under the reload lock: a reload that
+		// happened meanwhile stored its rules already (or failed and
+		// kept these), and none can store newer ones in between.
+		a.rulesMu.Lock()
+		defer a.rulesMu.Unlock()
+		_, err := client.PutRules(ctx, consumer.SinkRules(a.rules.Load()))
+		return err
+	}, func(err error) {
+		a.schemaErrors.Inc()
+		a.schema.failed(err)
+	})
+	if err == nil {
+		a.schema.created()
+	}
+	return err
+}
+
+// schemaState is how far run got creating the schema and storing the rules
+// in force: not yet, failing (with the last error) or done.
+type schemaState struct {
+	mu   sync.Mutex
+	done bool
+	err  error // the last failure, until done
+}
+
+func (s *schemaState) failed(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+func (s *schemaState) created() {
+	s.mu.Lock()
+	s.done, s.err = true, nil
+	s.mu.Unlock()
+}
+
+// check returns nil once the schema is created and the rules stored, else
+// why not (the last error from ClickHouse while it fails; the sink scrubs
+// the password from its errors).
+func (s *schemaState) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.done:
+		return nil
+	case s.err != nil:
+		return fmt.Errorf("cannot create the schema: %w", s.err)
+	default:
+		return errors.New("the schema is not created yet")
+	}
+}
+
+// retry calls fn until it succeeds or ctx ends, with capped backoff. Each
+// failure goes to failed (when not nil) and is logged: the first at once,
+// then at most every 10 s.
+func retry(ctx context.Context, log zerolog.Logger, what string, fn func(context.Context) error, failed func(error)) error {
 	backoff := 250 * time.Millisecond
 	var lastLog time.Time
-	for {
+	for failures := 1; ; failures++ {
 		err := fn(ctx)
 		if err == nil {
 			return nil
@@ -232,8 +293,11 @@ func retry(ctx context.Context, log zerolog.Logger, what string, fn func(context
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if time.Since(lastLog) > 10*time.Second {
-			log.Error().Err(err).Msgf("cannot %s, retrying", what)
+		if failed != nil {
+			failed(err)
+		}
+		if lastLog.IsZero() || time.Since(lastLog) >= 10*time.Second {
+			log.Error().Err(err).Int("failures", failures).Msgf("cannot %s, retrying", what)
 			lastLog = time.Now()
 		}
 		select {
@@ -264,7 +328,11 @@ func (a *app) registerMetrics() {
 	for _, r := range []string{"success", "error", "unchanged"} {
 		a.reloads.WithLabelValues(r)
 	}
-	a.reg.MustRegister(info, a.rulesLoaded, a.reloads)
+	a.schemaErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "microconv_sink_schema_errors_total",
+		Help: "Failed attempts to create the schema and store the rules in force at start-up. Each is retried; /readyz answers 503 until one succeeds.",
+	})
+	a.reg.MustRegister(info, a.rulesLoaded, a.reloads, a.schemaErrors)
 }
 
 func (a *app) setRules(set *rules.Set) {
@@ -322,6 +390,9 @@ func (a *app) handler() http.Handler {
 	return mux
 }
 
+// ready returns nil when the instance does its job: rules loaded,
+// ClickHouse answers, the schema is created and the rules in force stored,
+// and the consumer is a member of its group. Else the first reason it is not.
 func (a *app) ready(ctx context.Context) error {
 	if a.rules.Load() == nil {
 		return errors.New("no rules loaded")
@@ -334,6 +405,9 @@ func (a *app) ready(ctx context.Context) error {
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
 		return fmt.Errorf("clickhouse unreachable: %v", err)
+	}
+	if err := a.schema.check(); err != nil {
+		return err
 	}
 	if c := a.cons.Load(); c == nil || !c.Joined() {
 		return errors.New("not a member of the kafka consumer group yet")
