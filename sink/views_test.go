@@ -245,3 +245,37 @@ func TestInjection(t *testing.T) {
 		expect(t, "tables intact", rows(t, e, db, "SELECT name FROM system.tables WHERE database = '"+db+"' AND name IN ('events', 'conversions') ORDER BY name"), "conversions\nevents")
 	})
 }
+
+// A server re-reads a view's SQL from its metadata when it restarts (or the
+// view is attached again): every view must still parse and answer then. On
+// 18.16 a subquery alias equal to a column alias (micro_lift's "lift") made
+// the re-read view look for a table of that name.
+func TestViewsSurviveReattach(t *testing.T) {
+	chtest.Each(t, func(t *testing.T, e *chtest.Engine) {
+		c, db := openTest(t, e)
+		ctx := context.Background()
+		if err := c.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rs := RuleSet{Version: "v1", Rules: []Rule{{ID: "a", Type: "micro", Category: "process"}, {ID: "b", Type: "macro"}},
+			Funnels: []Funnel{{ID: "f", Window: time.Hour, Steps: []string{"a", "b"}}}}
+		if _, err := c.PutRules(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		load(t, c, map[string]string{"a": "micro", "b": "macro"}, []ev{{"u1", "e1", t0, []string{"a"}, "x"}, {"u1", "e2", t0 + 1, []string{"b"}, "x"}})
+		views := e.Query(t, "SELECT name FROM system.tables WHERE database = '"+db+"' AND engine = 'View' ORDER BY name")
+		if len(views) != 9 {
+			t.Fatalf("%d views, want 9: %q", len(views), views)
+		}
+		for _, v := range views {
+			e.Exec(t, "DETACH TABLE "+db+"."+v[0])
+			e.Exec(t, "ATTACH TABLE "+db+"."+v[0])
+		}
+		for _, v := range views {
+			if _, err := e.TryQuery("SELECT count() FROM " + db + "." + v[0]); err != nil {
+				t.Errorf("view %s after ATTACH: %v", v[0], err)
+			}
+		}
+		expect(t, "micro_lift after ATTACH", rows(t, e, db, "SELECT micro, macro, toString(users_with), toString(converted_with) FROM DB.micro_lift"), "a b 1 1")
+	})
+}

@@ -74,5 +74,5 @@ FROM
         ) AS last_macros USING (user_key)
         GROUP BY micro, macro
     ) AS pairs_cd USING (micro, macro)
-) AS lift
+) AS figures
 ORDER BY pos_micro, pos_macro
