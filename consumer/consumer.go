@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
@@ -33,7 +34,7 @@ type Config struct {
 	// DLQTopic receives every rejected message when set.
 	DLQTopic string
 	// Input chooses the message format (default: Segment JSON).
-	Input InputConfig
+	Input input.Config
 	// MaxMessageBytes: larger messages are rejected as too_large (default 1 MiB).
 	MaxMessageBytes int
 	// BatchMaxRows, BatchMaxBytes and BatchMaxWait: a batch is flushed when
@@ -131,7 +132,7 @@ type Consumer struct {
 	rules   atomic.Pointer[rules.Set]
 	pipe    *pipeline
 
-	newFormat func() Format
+	newFormat func() input.Format
 
 	joined atomic.Bool // a generation is active
 	// assigned is this member's partitions in the current generation (nil
@@ -159,7 +160,7 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 	if cfg.Input.MaxMessageBytes == 0 {
 		cfg.Input.MaxMessageBytes = cfg.MaxMessageBytes
 	}
-	newFormat, err := NewFormat(cfg.Input)
+	newFormat, err := input.NewFormat(cfg.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +359,7 @@ func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Gene
 	c.log.Info().Int32("generation", kgen.ID).Str("trigger", trigger).Msg("generation ended, its rows written and committed")
 }
 
-// A message that a format cannot decode yet (Rejection.Retry) is decoded
+// A message that a format cannot decode yet (input.Rejection.Retry) is decoded
 // again after a backoff that doubles from decodeRetryMin to decodeRetryMax:
 // soon enough to catch up quickly when the schema registry is back, rarely
 // enough not to hammer it while it is down.

@@ -1,14 +1,16 @@
-// Package consumer reads clickstream events from Kafka and turns them into
-// rows: consumer-group membership (github.com/segmentio/kafka-go), decoding
-// and validating messages into events — Segment JSON, Snowplow enriched TSV
-// or JSON, GA4 multi-event JSON, custom shapes described by a field mapping,
-// optionally Avro through a schema registry — tagging them with the rules,
-// batching rows for the sink, and committing offsets only once ClickHouse
-// holds every row up to them. Bad messages become rejected rows (and DLQ
-// messages).
+// Package consumer reads clickstream events from Kafka and writes their
+// rows: consumer-group membership (github.com/segmentio/kafka-go), one
+// fetch loop per partition, a worker per partition that decodes each
+// message (package input) and tags its events (package rules), the
+// pipeline of at most two batches, the flush that writes a batch
+// (package sink) and commits offsets only once ClickHouse holds every row
+// up to them, the DLQ, and lag.
 //
-// It may import packages rules, sink, schemas (the mapping file's JSON
-// Schema) and internal/rawjson (the Segment fast path), kafka-go, fastjson,
-// yaml, jsonschema, hamba/avro (schema parsing), zerolog and prometheus.
-// Nothing below it imports it.
+// One file per responsibility: consumer.go (group membership, the run
+// loop), fetch.go (partition fetch loops), process.go (the worker: decode,
+// tag, rows), pipeline.go (batches, backpressure), flush.go (write, then
+// commit; DLQ), lag.go, stall.go, kafka.go (connections), metrics.go.
+//
+// It may import input, rules, sink, internal/rawjson, kafka-go, zerolog
+// and prometheus. Nothing below cmd imports it.
 package consumer

@@ -1,6 +1,10 @@
 package consumer
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/microconv/microconv/input"
+)
 
 // Metrics of the consumer. Create them once per process with NewMetrics.
 type Metrics struct {
@@ -81,7 +85,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Rejoins of the group because partitions of other members made no progress (a member that died without leaving).",
 		}),
 	}
-	for _, r := range Reasons {
+	for _, r := range input.Reasons {
 		m.Rejected.WithLabelValues(r)
 	}
 	if reg != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
@@ -17,7 +18,7 @@ const maxStoredRaw = 64 << 10
 // worker turns one message at a time into rows. Each partition reader has
 // its own worker, so decoding runs in parallel across partitions.
 type worker struct {
-	format  Format
+	format  input.Format
 	metrics *Metrics
 	matches []rules.Match
 
@@ -30,14 +31,14 @@ type worker struct {
 	// rejected) and their matches. Rows are built from them as they are
 	// added to a batch: copying rows of strings here would cost write
 	// barriers for nothing.
-	decoded []Decoded
+	decoded []input.Decoded
 	nEvents int
 	convs   []convMatch
 	hasRej  bool
 	rej     sink.Rejected
 	dlqMsg  *kafka.Message
 	// retry: the format could not decode the message for a reason that is
-	// not the message's (Rejection.Retry); nothing was produced and the
+	// not the message's (input.Rejection.Retry); nothing was produced and the
 	// caller must process the same message again later. retryErr says why.
 	retry    bool
 	retryErr string
@@ -49,8 +50,8 @@ type worker struct {
 type Processor struct{ w worker }
 
 // NewProcessor returns a Processor for the input format cfg.
-func NewProcessor(cfg InputConfig) (*Processor, error) {
-	newFormat, err := NewFormat(cfg)
+func NewProcessor(cfg input.Config) (*Processor, error) {
+	newFormat, err := input.NewFormat(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +61,9 @@ func NewProcessor(cfg InputConfig) (*Processor, error) {
 // newWorker returns a worker decoding with format. The worker copies every
 // row into the batch before it decodes the next message, so the format may
 // lend it strings instead of allocating them.
-func newWorker(format Format, metrics *Metrics) *worker {
-	if b, ok := format.(borrower); ok {
-		b.borrowStrings()
+func newWorker(format input.Format, metrics *Metrics) *worker {
+	if b, ok := format.(input.Borrower); ok {
+		b.BorrowStrings()
 	}
 	return &worker{format: format, metrics: metrics}
 }
@@ -81,9 +82,9 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	clear(w.convs)
 	w.convs = w.convs[:0]
 	w.nEvents = 0
-	src := Source{Topic: msg.Topic, Partition: int32(msg.Partition), Offset: msg.Offset}
+	src := input.Source{Topic: msg.Topic, Partition: int32(msg.Partition), Offset: msg.Offset}
 
-	var rj *Rejection
+	var rj *input.Rejection
 	w.decoded, rj = w.format.Decode(msg.Value, src, w.decoded)
 	if rj != nil && rj.Retry {
 		w.retry, w.retryErr = true, rj.Detail
@@ -91,7 +92,7 @@ func (w *worker) process(msg *kafka.Message, set *rules.Set, now int64) {
 	}
 	if rj != nil {
 		raw := msg.Value
-		if rj.Reason == ReasonTooLarge && len(raw) > maxStoredRaw {
+		if rj.Reason == input.ReasonTooLarge && len(raw) > maxStoredRaw {
 			raw = raw[:maxStoredRaw]
 		}
 		w.hasRej = true
@@ -174,7 +175,7 @@ func (w *worker) addRows(b *sink.Batch) {
 // original key and value (copied: the fetcher reuses msg's memory once the
 // message is handled, and the DLQ is written at the next flush), with where
 // it came from and why in headers.
-func dlqMessage(msg *kafka.Message, rj *Rejection) *kafka.Message {
+func dlqMessage(msg *kafka.Message, rj *input.Rejection) *kafka.Message {
 	headers := make([]kafka.Header, 0, len(msg.Headers)+5)
 	headers = append(headers, msg.Headers...)
 	headers = append(headers,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
@@ -14,7 +15,7 @@ import (
 // the generator's rule pack (19 conversions), per message, one goroutine.
 // Compare with BenchmarkParseOnly, the raw JSON parse ceiling.
 func BenchmarkProcess(b *testing.B) {
-	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20}, gen.DefaultRules)
+	benchmarkProcess(b, gen.DefaultRules)
 }
 
 // BenchmarkProcessReference is BenchmarkProcess with the rules package's
@@ -24,16 +25,10 @@ func BenchmarkProcessReference(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20}, string(y))
+	benchmarkProcess(b, string(y))
 }
 
-// BenchmarkProcessFastjson is BenchmarkProcess with the fast path off: every
-// message parsed by fastjson (the ratio shows what rawjson gains).
-func BenchmarkProcessFastjson(b *testing.B) {
-	benchmarkProcess(b, segmentDecoder{maxBytes: 1 << 20, slow: true}, gen.DefaultRules)
-}
-
-func benchmarkProcess(b *testing.B, dec segmentDecoder, ruleYAML string) {
+func benchmarkProcess(b *testing.B, ruleYAML string) {
 	set, err := rules.Parse("r.yaml", []byte(ruleYAML))
 	if err != nil {
 		b.Fatal(err)
@@ -45,26 +40,15 @@ func benchmarkProcess(b *testing.B, dec segmentDecoder, ruleYAML string) {
 		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
 		size += len(m.Value)
 	}
-	w := newWorker(&segmentFormat{dec: dec}, NewMetrics(nil))
+	newFormat, err := input.NewFormat(input.Config{MaxMessageBytes: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := newWorker(newFormat(), NewMetrics(nil))
 	b.SetBytes(int64(size / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		w.process(&msgs[i%len(msgs)], set, 0)
-	}
-}
-
-func BenchmarkParseOnly(b *testing.B) {
-	s := gen.Generate(gen.Options{Seed: 1, Users: 2000})
-	var d segmentDecoder
-	size := 0
-	for _, m := range s.Messages {
-		size += len(m.Value)
-	}
-	b.SetBytes(int64(size / len(s.Messages)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		_, _ = d.p.ParseBytes(s.Messages[i%len(s.Messages)].Value)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
@@ -296,7 +297,7 @@ func kcatRead(brokers []string, topic string, total int) float64 {
 // ceiling of the consumer's CPU work) and returns the rows in batches cut
 // as the consumer cuts them (maxRows rows or maxBytes bytes).
 func decodeAll(s *gen.Stream, set *rules.Set, maxRows, maxBytes int) (float64, []*sink.Batch, error) {
-	proc, err := consumer.NewProcessor(consumer.InputConfig{MaxMessageBytes: 1 << 20})
+	proc, err := consumer.NewProcessor(input.Config{MaxMessageBytes: 1 << 20})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
@@ -28,14 +28,14 @@ type decodedStream struct {
 func decodeShape(t *testing.T, shape inputShape, msgs []shapeMessage, partitions int) *decodedStream {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := consumer.InputConfig{Name: shape.name, MaxMessageBytes: 1 << 20}
+	cfg := input.Config{Name: shape.name, MaxMessageBytes: 1 << 20}
 	if shape.mapping != "" {
 		cfg.MappingFile = filepath.Join(dir, "mapping.yaml")
 		if err := os.WriteFile(cfg.MappingFile, []byte(shape.mapping), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	newFormat, err := consumer.NewFormat(cfg)
+	newFormat, err := input.NewFormat(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +46,12 @@ func decodeShape(t *testing.T, shape inputShape, msgs []shapeMessage, partitions
 	f := newFormat()
 	ds := &decodedStream{rejected: map[string]int{}, events: map[string]string{}, users: map[string]map[string]bool{}, ids: map[string]map[string]bool{}}
 	offsets := map[int32]int64{}
-	var dst []consumer.Decoded
+	var dst []input.Decoded
 	for i, m := range msgs {
 		p := partitionOf(m.key, i, partitions)
-		src := consumer.Source{Topic: shape.name, Partition: p, Offset: offsets[p]}
+		src := input.Source{Topic: shape.name, Partition: p, Offset: offsets[p]}
 		offsets[p]++
-		var rj *consumer.Rejection
+		var rj *input.Rejection
 		dst, rj = f.Decode(m.value, src, dst)
 		if rj != nil {
 			if rj.Reason != m.reason {
@@ -74,7 +74,7 @@ func decodeShape(t *testing.T, shape inputShape, msgs []shapeMessage, partitions
 				ds.users[mt.Conversion.ID][e.UserKey] = true
 				ds.ids[mt.Conversion.ID][e.EventID] = true
 			}
-			if consumer.DerivedID(e.EventID, src, k) {
+			if input.DerivedID(e.EventID, src, k) {
 				ds.derived++
 				continue
 			}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/rules"
 )
 
@@ -134,7 +134,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "microconv rules test: %v\n", err) // after the usage
 		return 2
 	}
-	newFormat, err := consumer.NewFormat(consumer.InputConfig{Name: f.input, MappingFile: f.mapping, MaxMessageBytes: 1 << 20})
+	newFormat, err := input.NewFormat(input.Config{Name: f.input, MappingFile: f.mapping, MaxMessageBytes: 1 << 20})
 	if err != nil {
 		fmt.Fprintf(stderr, "microconv rules test: %v\n", err)
 		return 2
@@ -204,11 +204,11 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 // of its events. Blank lines and lines starting with # or // are skipped.
 // segment says the format is Segment's, whose messageId names a rejected
 // message too.
-func runTestEvents(set *rules.Set, format consumer.Format, segment bool, data []byte) []*testResult {
+func runTestEvents(set *rules.Set, format input.Format, segment bool, data []byte) []*testResult {
 	var p fastjson.Parser
 	var results []*testResult
 	var matches []rules.Match
-	var decoded []consumer.Decoded
+	var decoded []input.Decoded
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		n := i + 1
 		line = bytes.TrimSuffix(line, []byte("\r"))
@@ -216,8 +216,8 @@ func runTestEvents(set *rules.Set, format consumer.Format, segment bool, data []
 		if len(trimmed) == 0 || trimmed[0] == '#' || bytes.HasPrefix(trimmed, []byte("//")) {
 			continue
 		}
-		src := consumer.Source{Topic: "rules-test", Partition: 0, Offset: int64(n)}
-		var rj *consumer.Rejection
+		src := input.Source{Topic: "rules-test", Partition: 0, Offset: int64(n)}
+		var rj *input.Rejection
 		decoded, rj = format.Decode(line, src, decoded)
 		if rj != nil {
 			r := &testResult{Line: n, Conversions: []testMatch{}, of: 1}
@@ -235,7 +235,7 @@ func runTestEvents(set *rules.Set, format consumer.Format, segment bool, data []
 			r := &testResult{Line: n, Index: k, Conversions: []testMatch{}, of: len(decoded)}
 			results = append(results, r)
 			// The id the message gives; "" when microconv derived it.
-			if id := d.Event.EventID; !consumer.DerivedID(id, src, k) {
+			if id := d.Event.EventID; !input.DerivedID(id, src, k) {
 				r.MessageID = id
 			}
 			r.Type, r.Event, r.UserKey = d.Event.Type, d.Event.Event, d.Event.UserKey

@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/rules"
 )
 
@@ -178,8 +178,8 @@ func parseExpectValue(v *yaml.Node, e *expectation, set *rules.Set, errorf func(
 }
 
 func setExpectReason(n *yaml.Node, e *expectation, reason string, errorf func(*yaml.Node, string, ...any)) bool {
-	if !slices.Contains(consumer.Reasons, reason) {
-		errorf(n, "unknown rejection reason %q; expected one of %s", reason, strings.Join(consumer.Reasons, ", "))
+	if !slices.Contains(input.Reasons, reason) {
+		errorf(n, "unknown rejection reason %q; expected one of %s", reason, strings.Join(input.Reasons, ", "))
 		return false
 	}
 	e.rejected, e.reason = true, reason

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
@@ -104,7 +105,7 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 	a.setRules(set)
 	// The input format (a mapping file, a registry URL) fails now, not after
 	// ClickHouse is reachable.
-	if _, err := consumer.NewFormat(consumerConfig(cfg).Input); err != nil {
+	if _, err := input.NewFormat(consumerConfig(cfg).Input); err != nil {
 		fmt.Fprintf(stderr, "microconv run: %v\n", err)
 		return 1
 	}

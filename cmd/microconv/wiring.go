@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/sink"
 )
@@ -49,7 +50,7 @@ func consumerConfig(c config.Config) consumer.Config {
 		Group:     c.KafkaGroup,
 		StartLast: c.KafkaStart == "last",
 		DLQTopic:  c.DLQTopic,
-		Input: consumer.InputConfig{
+		Input: input.Config{
 			Name:                   c.Input,
 			MappingFile:            c.InputMapping,
 			SchemaRegistryURL:      c.SchemaRegistryURL,
