@@ -81,7 +81,7 @@ type segmentDecoder struct {
 	arena    []byte // unescaped strings of the fast path, reset per message
 	tape     rawjson.Tape
 	fvs      [nFields]*fastjson.Value // the slots of the fastjson path
-	intern   map[string]string
+	intern   interner
 	// borrow: strings that are not interned point into the parser's memory
 	// instead of being copied; they are valid until the next decode. The
 	// consumer's workers copy each row into the batch before decoding the
@@ -94,31 +94,37 @@ type segmentDecoder struct {
 // maxInterned bounds the strings a decoder keeps for reuse.
 const maxInterned = 8192
 
-// str returns b as a string; low-cardinality values (event names, types,
-// campaigns, devices, countries) are interned, so that a stream of them
-// allocates nothing after the first occurrence.
-func (d *segmentDecoder) str(b []byte, intern bool) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if d.borrow {
-		// A view costs nothing: interning would only add a map lookup.
-		return unsafe.String(unsafe.SliceData(b), len(b))
-	}
-	if !intern {
-		return string(b)
-	}
-	if s, ok := d.intern[string(b)]; ok {
+// interner keeps one copy of each low-cardinality string (event names,
+// types, campaigns, devices, countries), so that a stream of them
+// allocates nothing after the first occurrence; at most maxInterned.
+type interner struct{ m map[string]string }
+
+func (in *interner) str(b []byte) string {
+	if s, ok := in.m[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if d.intern == nil {
-		d.intern = make(map[string]string, 256)
+	if in.m == nil {
+		in.m = make(map[string]string, 256)
 	}
-	if len(d.intern) < maxInterned {
-		d.intern[s] = s
+	if len(in.m) < maxInterned {
+		in.m[s] = s
 	}
 	return s
+}
+
+// str returns b as a string, interned when asked.
+func (d *segmentDecoder) str(b []byte, intern bool) string {
+	switch {
+	case len(b) == 0:
+		return ""
+	case d.borrow:
+		// A view costs nothing: interning would only add a map lookup.
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	case intern:
+		return d.intern.str(b)
+	}
+	return string(b)
 }
 
 // jfield is a JSON value of a message, as read by either path: fastjson's

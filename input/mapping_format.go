@@ -38,7 +38,7 @@ type mappingFormat struct {
 	maxBytes int
 	p        fastjson.Parser
 	arena    fastjson.Arena
-	intern   map[string]string
+	intern   interner
 	buf      []byte // properties JSON, numbers' text
 	idBuf    []byte
 	// The last value each field was read from, and the text it gave: the
@@ -53,25 +53,15 @@ func newMappingFormat(m *mapping, maxBytes int) *mappingFormat {
 	return &mappingFormat{m: m, maxBytes: maxBytes}
 }
 
-// str returns b as a string, interned when asked (as segmentDecoder.str).
+// str returns b as a string, interned when asked.
 func (f *mappingFormat) str(b []byte, intern bool) string {
-	if len(b) == 0 {
+	switch {
+	case len(b) == 0:
 		return ""
+	case intern:
+		return f.intern.str(b)
 	}
-	if !intern {
-		return string(b)
-	}
-	if s, ok := f.intern[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if f.intern == nil {
-		f.intern = make(map[string]string, 256)
-	}
-	if len(f.intern) < maxInterned {
-		f.intern[s] = s
-	}
-	return s
+	return string(b)
 }
 
 // mappingEvent is where one event's fields are read.

@@ -217,19 +217,8 @@ func fieldKeys(field string) string {
 // YAML position of the value (or of the key, for a key not allowed), each
 // naming the key.
 func (ml *mappingLoader) schemaErrors(verr *jsonschema.ValidationError) {
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
-			}
-			return
-		}
+	yamljson.Leaves(verr, func(e *jsonschema.ValidationError, ptr string) {
 		loc := e.InstanceLocation
-		ptr := ""
-		for _, tok := range loc {
-			ptr += "/" + strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
-		}
 		field := ""
 		if len(loc) > 0 {
 			field = loc[0]
@@ -238,7 +227,7 @@ func (ml *mappingLoader) schemaErrors(verr *jsonschema.ValidationError) {
 		switch k := e.ErrorKind.(type) {
 		case *kind.AdditionalProperties:
 			for _, p := range k.Properties {
-				child := ptr + "/" + strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
+				child := ptr + "/" + yamljson.EscapePointer(p)
 				if len(loc) == 0 {
 					hint := ""
 					if near := nearestKey(p); near != "" {
@@ -279,8 +268,7 @@ func (ml *mappingLoader) schemaErrors(verr *jsonschema.ValidationError) {
 		default:
 			ml.errorf(ml.pos[ptr], "%s: %s", where, basicMessage(e))
 		}
-	}
-	walk(verr)
+	})
 }
 
 // mappingKeyOrder lists the fields in the order the README documents them.
@@ -342,21 +330,13 @@ func basicMessage(e *jsonschema.ValidationError) string {
 	return "invalid"
 }
 
-// describeNode names a value for a message: the scalar "x", a list, a mapping.
+// describeNode names a value for a message: a scalar as its quoted text
+// ("unknown preset \"ga5\""), anything else as yamljson.Describe does.
 func describeNode(n *yaml.Node) string {
-	if n == nil {
-		return "this value"
+	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
+		return strconv.Quote(n.Value)
 	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	if n.ShortTag() == "!!null" {
-		return "null"
-	}
-	return strconv.Quote(n.Value)
+	return yamljson.Describe(n)
 }
 
 // compile builds the mapping of a validated instance.

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/microconv/microconv/internal/yamljson"
 )
 
 // Keys allowed at each level, in the order error messages list them.
@@ -102,7 +104,7 @@ func (p *parser) parseFile(data []byte) {
 		return // an empty document: no rules
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "cannot use %s as the top level of a rule file; expected a mapping with keys %s", describe(root), strings.Join(topKeys, ", "))
+		p.errorf(root, "cannot use %s as the top level of a rule file; expected a mapping with keys %s", yamljson.Describe(root), strings.Join(topKeys, ", "))
 		return
 	}
 	f := p.fields(root, "at the top level", topKeys)
@@ -260,7 +262,7 @@ func (p *parser) fields(m *yaml.Node, where string, allowed []string) map[string
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "cannot use %s as a key %s; expected one of %s", describe(k), where, strings.Join(allowed, ", "))
+			p.errorf(k, "cannot use %s as a key %s; expected one of %s", yamljson.Describe(k), where, strings.Join(allowed, ", "))
 			continue
 		}
 		if !slices.Contains(allowed, k.Value) {
@@ -278,7 +280,7 @@ func (p *parser) fields(m *yaml.Node, where string, allowed []string) map[string
 
 func (p *parser) isList(n *yaml.Node, what, expected string) bool {
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "cannot use %s as %s; expected %s", describe(n), what, expected)
+		p.errorf(n, "cannot use %s as %s; expected %s", yamljson.Describe(n), what, expected)
 		return false
 	}
 	return true
@@ -287,7 +289,7 @@ func (p *parser) isList(n *yaml.Node, what, expected string) bool {
 // str returns the text of a scalar that must be a non-empty string.
 func (p *parser) str(n *yaml.Node, what string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
-		p.errorf(n, "cannot use %s as %s; expected a string", describe(n), what)
+		p.errorf(n, "cannot use %s as %s; expected a string", yamljson.Describe(n), what)
 		return "", false
 	}
 	if n.Value == "" {
@@ -311,7 +313,7 @@ func (p *parser) id(n *yaml.Node, what string) string {
 
 func (p *parser) conversion(n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "cannot use %s as a conversion; expected a mapping with keys %s", describe(n), strings.Join(convKeys, ", "))
+		p.errorf(n, "cannot use %s as a conversion; expected a mapping with keys %s", yamljson.Describe(n), strings.Join(convKeys, ", "))
 		return
 	}
 	f := p.fields(n, "in conversion", convKeys)
@@ -348,7 +350,7 @@ func (p *parser) conversion(n *yaml.Node) {
 	}
 	if d, ok := f["description"]; ok && !isNull(d.val) {
 		if d.val.Kind != yaml.ScalarNode {
-			p.errorf(d.val, "cannot use %s as description; expected a string", describe(d.val))
+			p.errorf(d.val, "cannot use %s as description; expected a string", yamljson.Describe(d.val))
 		} else {
 			c.Description = d.val.Value
 		}
@@ -384,7 +386,7 @@ func (p *parser) match(n *yaml.Node, m *matcher) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "cannot use %s as match; expected a mapping with keys %s", describe(n), strings.Join(matchKeys, ", "))
+		p.errorf(n, "cannot use %s as match; expected a mapping with keys %s", yamljson.Describe(n), strings.Join(matchKeys, ", "))
 		return
 	}
 	f := p.fields(n, "in match", matchKeys)
@@ -482,7 +484,7 @@ func (p *parser) condList(n *yaml.Node, what string, depth int) []*cond {
 // depth is the number of groups around it.
 func (p *parser) cond(n *yaml.Node, depth int) *cond {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "cannot use %s as a condition; expected a mapping with keys path, op, value or one of any, all, not", describe(n))
+		p.errorf(n, "cannot use %s as a condition; expected a mapping with keys path, op, value or one of any, all, not", yamljson.Describe(n))
 		return nil
 	}
 	if len(n.Content) == 0 {
@@ -573,7 +575,7 @@ func (p *parser) leaf(n *yaml.Node, f map[string]field) *cond {
 	switch op {
 	case opIn, opNotIn:
 		if v.Kind != yaml.SequenceNode {
-			p.errorf(v, "cannot use %s as the value of operator %q; expected a list", describe(v), name)
+			p.errorf(v, "cannot use %s as the value of operator %q; expected a list", yamljson.Describe(v), name)
 			return nil
 		}
 		if len(v.Content) == 0 {
@@ -603,7 +605,7 @@ func (p *parser) leaf(n *yaml.Node, f map[string]field) *cond {
 		}
 	case opGt, opGte, opLt, opLte:
 		if s.kind != kindNumber {
-			p.errorf(v, "cannot use %s as the value of operator %q; expected a number", describe(v), name)
+			p.errorf(v, "cannot use %s as the value of operator %q; expected a number", yamljson.Describe(v), name)
 			return nil
 		}
 	}
@@ -613,7 +615,7 @@ func (p *parser) leaf(n *yaml.Node, f map[string]field) *cond {
 // scalar converts a YAML scalar into a rule value. op is used in errors.
 func (p *parser) scalar(n *yaml.Node, op string) (scalar, bool) {
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, "cannot use %s as a value of operator %q; expected a string, number, bool or null", describe(n), op)
+		p.errorf(n, "cannot use %s as a value of operator %q; expected a string, number, bool or null", yamljson.Describe(n), op)
 		return scalar{}, false
 	}
 	s := scalar{text: n.Value}
@@ -650,7 +652,7 @@ func (p *parser) scalar(n *yaml.Node, op string) (scalar, bool) {
 
 func (p *parser) funnel(n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "cannot use %s as a funnel; expected a mapping with keys %s", describe(n), strings.Join(funnelKeys, ", "))
+		p.errorf(n, "cannot use %s as a funnel; expected a mapping with keys %s", yamljson.Describe(n), strings.Join(funnelKeys, ", "))
 		return
 	}
 	f := p.fields(n, "in funnel", funnelKeys)
@@ -724,22 +726,4 @@ func byPosition(a, b field) int {
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// describe names a node for error messages: a mapping, a list, null, the scalar "x".
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "null"
-		}
-		return fmt.Sprintf("the scalar %q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "a document"
 }

@@ -135,15 +135,7 @@ func validateRuleSchema(f rules.File) rules.ErrorList {
 			errs = append(errs, e)
 		}
 	}
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
-			}
-			return
-		}
-		ptr := yamljson.Pointer(e.InstanceLocation)
+	yamljson.Leaves(verr, func(e *jsonschema.ValidationError, ptr string) {
 		switch k := e.ErrorKind.(type) {
 		case *kind.AdditionalProperties:
 			for _, p := range k.Properties {
@@ -165,8 +157,7 @@ func validateRuleSchema(f rules.File) rules.ErrorList {
 			}
 			add(pos.Values[ptr], ptr, msg)
 		}
-	}
-	walk(verr)
+	})
 	// The validator's causes come in no fixed order: report by position.
 	sort.SliceStable(errs, func(i, j int) bool {
 		if errs[i].Line != errs[j].Line {

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/yamljson"
 	"github.com/microconv/microconv/rules"
 )
 
@@ -59,7 +60,7 @@ func parseExpect(name string, data []byte, eventsName string, set *rules.Set, re
 		return nil, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		errorf(root, "cannot use %s as an expect file; expected a mapping from messageId or \"line N\" to a list of conversion ids", describeExpectNode(root))
+		errorf(root, "cannot use %s as an expect file; expected a mapping from messageId or \"line N\" to a list of conversion ids", yamljson.Describe(root))
 		return nil, errs
 	}
 
@@ -76,7 +77,7 @@ func parseExpect(name string, data []byte, eventsName string, set *rules.Set, re
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			errorf(k, "cannot use %s as a key; expected a messageId or \"line N\"", describeExpectNode(k))
+			errorf(k, "cannot use %s as a key; expected a messageId or \"line N\"", yamljson.Describe(k))
 			continue
 		}
 		e := expectation{key: k.Value}
@@ -133,7 +134,7 @@ func parseExpectValue(v *yaml.Node, e *expectation, set *rules.Set, errorf func(
 		ok := true
 		for _, item := range v.Content {
 			if item.Kind != yaml.ScalarNode || item.ShortTag() == "!!null" {
-				errorf(item, "cannot use %s as a conversion id", describeExpectNode(item))
+				errorf(item, "cannot use %s as a conversion id", yamljson.Describe(item))
 				ok = false
 				continue
 			}
@@ -161,7 +162,7 @@ func parseExpectValue(v *yaml.Node, e *expectation, set *rules.Set, errorf func(
 				return false
 			}
 		}
-		errorf(v, "cannot use %s for %q; %s", describeExpectNode(v), e.key, want)
+		errorf(v, "cannot use %s for %q; %s", yamljson.Describe(v), e.key, want)
 		return false
 	case yaml.MappingNode:
 		if len(v.Content) == 2 && v.Content[0].Value == "rejected" && v.Content[1].Kind == yaml.ScalarNode {
@@ -173,7 +174,7 @@ func parseExpectValue(v *yaml.Node, e *expectation, set *rules.Set, errorf func(
 			return setExpectReason(r, e, r.Value, errorf)
 		}
 	}
-	errorf(v, "cannot use %s for %q; %s", describeExpectNode(v), e.key, want)
+	errorf(v, "cannot use %s for %q; %s", yamljson.Describe(v), e.key, want)
 	return false
 }
 
@@ -184,21 +185,6 @@ func setExpectReason(n *yaml.Node, e *expectation, reason string, errorf func(*y
 	}
 	e.rejected, e.reason = true, reason
 	return true
-}
-
-func describeExpectNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("the scalar %q", n.Value)
-	}
-	return "an alias"
 }
 
 // checkExpectations compares the results with the expectations and returns

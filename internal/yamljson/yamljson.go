@@ -133,3 +133,38 @@ func CompileSchema(name string, data []byte, what string) (*jsonschema.Schema, e
 	}
 	return sch, nil
 }
+
+// Describe names a node for an error message: "a mapping", "a list",
+// "null", the scalar "x", "an alias", "a document" ("this value" for nil).
+func Describe(n *yaml.Node) string {
+	if n == nil {
+		return "this value"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("the scalar %q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "a document"
+}
+
+// Leaves calls fn with every leaf of a JSON Schema validation error (the
+// errors that say what is wrong; their parents only group them) and its
+// instance location as a JSON pointer.
+func Leaves(verr *jsonschema.ValidationError, fn func(e *jsonschema.ValidationError, ptr string)) {
+	if len(verr.Causes) > 0 {
+		for _, c := range verr.Causes {
+			Leaves(c, fn)
+		}
+		return
+	}
+	fn(verr, Pointer(verr.InstanceLocation))
+}

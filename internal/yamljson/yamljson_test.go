@@ -44,3 +44,24 @@ func TestConvert(t *testing.T) {
 		t.Fatal("MaxNodes did not truncate")
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	f := func(src, want string) {
+		t.Helper()
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got := Describe(doc.Content[0]); got != want {
+			t.Fatalf("Describe(%q) = %s, want %s", src, got, want)
+		}
+	}
+	f("{a: 1}", "a mapping")
+	f("[1]", "a list")
+	f("~", "null")
+	f("x y", `the scalar "x y"`)
+	f("'7'", `the scalar "7"`)
+	if got := Describe(nil); got != "this value" {
+		t.Fatalf("Describe(nil) = %s", got)
+	}
+}
