@@ -33,7 +33,7 @@ type decoded struct {
 }
 
 // decide applies the consumer's rules of acceptance (README "Input: Segment
-// JSON"; the checks in the order consumer/decode.go makes them), written
+// JSON"; the checks in the order input/decode.go makes them), written
 // again with encoding/json: it returns the normalized event, or the reason
 // the message is rejected.
 func decide(raw []byte) (decoded, string) {
