@@ -13,6 +13,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/backoff"
+	"github.com/microconv/microconv/internal/logthrottle"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
@@ -142,7 +144,7 @@ type Consumer struct {
 
 	// Rejections are logged as a throttled sample: a flood of bad messages
 	// must not flood the log (they are all in rejected_events and counted).
-	rejLog      *throttle
+	rejLog      *logthrottle.Throttle
 	rejSinceLog atomic.Int64
 }
 
@@ -173,7 +175,7 @@ func New(cfg Config, out Writer, log zerolog.Logger, metrics *Metrics) (*Consume
 		out:     out,
 		metrics: metrics,
 		dialer:  dialer,
-		rejLog:  newThrottle(10 * time.Second),
+		rejLog:  logthrottle.New(logthrottle.Interval),
 		rejoin:  make(chan struct{}, 1),
 
 		newFormat: newFormat,
@@ -254,14 +256,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}()
 	}
 	c.log.Info().Strs("topics", c.cfg.Topics).Str("group", c.cfg.Group).Strs("brokers", c.cfg.Kafka.Brokers).Msg("consumer started")
-	errLog := newThrottle(10 * time.Second)
+	errLog := logthrottle.New(logthrottle.Interval)
 	for ctx.Err() == nil {
 		gen, err := cg.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			if errLog.allow() {
+			if errLog.Allow() {
 				c.log.Error().Err(err).Msg("cannot join the consumer group, retrying")
 			}
 			continue
@@ -360,13 +362,10 @@ func (c *Consumer) runGeneration(rootCtx, gctx context.Context, kgen *kafka.Gene
 }
 
 // A message that a format cannot decode yet (input.Rejection.Retry) is decoded
-// again after a backoff that doubles from decodeRetryMin to decodeRetryMax:
-// soon enough to catch up quickly when the schema registry is back, rarely
-// enough not to hammer it while it is down.
-const (
-	decodeRetryMin = 250 * time.Millisecond
-	decodeRetryMax = 5 * time.Second
-)
+// again after a backoff that doubles from 250ms to 5s: soon enough to catch
+// up quickly when the schema registry is back, rarely enough not to hammer
+// it while it is down.
+var decodeBackoff = backoff.Backoff{Min: backoff.DefaultMin, Max: backoff.DefaultMax}
 
 // fetchPartition reads one partition from the assigned offset and hands each
 // message to the pipeline; it blocks (and so stops fetching) while the
@@ -387,7 +386,7 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 	log.Debug().Int64("offset", pa.Offset).Msg("fetching partition")
 	w := newWorker(c.newFormat(), c.metrics)
 	consumed := c.metrics.Consumed.WithLabelValues(topic)
-	retryLog := newThrottle(10 * time.Second)
+	retryLog := logthrottle.New(logthrottle.Interval)
 	p := tp{topic: topic, partition: int32(pa.ID)}
 	_ = f.run(ctx, func(chunk []kafka.Message) error {
 		// One clock read per chunk (the messages arrived together; reading
@@ -413,18 +412,16 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 // message was retried): now is stale. It fails only when the generation is
 // over: the message is then not marked, so not committed.
 func (c *Consumer) handle(ctx context.Context, g *generation, p tp, w *worker, msg *kafka.Message, now time.Time,
-	log zerolog.Logger, retryLog *throttle) (waited bool, err error) {
+	log zerolog.Logger, retryLog *logthrottle.Throttle) (waited bool, err error) {
 	w.process(msg, c.rules.Load(), now.UnixMilli())
-	for backoff := decodeRetryMin; w.retry; backoff = min(2*backoff, decodeRetryMax) {
+	for failures := 1; w.retry; failures++ {
 		// Not the message's fault (schema registry unreachable): keep the
 		// partition on this message, neither rejected nor committed.
-		if retryLog.allow() {
-			log.Warn().Str("error", w.retryErr).Int64("offset", msg.Offset).Dur("backoff", backoff).Msg("cannot decode the message yet, retrying")
+		if retryLog.Allow() {
+			log.Warn().Str("error", w.retryErr).Int64("offset", msg.Offset).Dur("backoff", decodeBackoff.Delay(failures)).Msg("cannot decode the message yet, retrying")
 		}
-		select {
-		case <-ctx.Done():
-			return true, ctx.Err() // not marked, so not committed: read again later
-		case <-time.After(backoff):
+		if err := decodeBackoff.Wait(ctx, failures); err != nil {
+			return true, err // not marked, so not committed: read again later
 		}
 		now, waited = time.Now(), true
 		w.process(msg, c.rules.Load(), now.UnixMilli())
@@ -459,32 +456,13 @@ func (c *Consumer) requestFlush(ctx context.Context, trigger string) error {
 // kafkaLogger adapts kafka-go's logger to zerolog, throttled: a broker that
 // is down makes kafka-go log on every retry.
 func kafkaLogger(log zerolog.Logger, part string) kafka.LoggerFunc {
-	th := newThrottle(10 * time.Second)
+	th := logthrottle.New(logthrottle.Interval)
 	l := log.With().Str("kafka", part).Logger()
 	return func(format string, args ...any) {
-		if th.allow() {
+		if th.Allow() {
 			l.Warn().Msgf(format, args...)
 		}
 	}
-}
-
-// throttle lets one event through per interval.
-type throttle struct {
-	mu    sync.Mutex
-	every time.Duration
-	last  time.Time
-}
-
-func newThrottle(every time.Duration) *throttle { return &throttle{every: every} }
-
-func (t *throttle) allow() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if now := time.Now(); now.Sub(t.last) >= t.every {
-		t.last = now
-		return true
-	}
-	return false
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
@@ -493,7 +471,7 @@ func itoa(n int32) string { return strconv.Itoa(int(n)) }
 // many were rejected since the last line.
 func (c *Consumer) logRejection(r *sink.Rejected) {
 	n := c.rejSinceLog.Add(1)
-	if !c.rejLog.allow() {
+	if !c.rejLog.Allow() {
 		return
 	}
 	c.rejSinceLog.Add(-n)

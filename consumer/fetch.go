@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/microconv/microconv/internal/backoff"
+	"github.com/microconv/microconv/internal/logthrottle"
 )
 
 // partitionFetcher reads one partition straight from its leader, on the
@@ -53,12 +55,9 @@ type partitionFetcher struct {
 // begun to arrive.
 const readBatchTimeout = 10 * time.Second
 
-// fetchBackoff is the pause after the attempt-th consecutive failure.
-func fetchBackoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << min(attempt, 5)
-	d = min(d, 2*time.Second)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
+// fetchBackoff paces fetching again after consecutive failures: 200ms
+// doubling up to 2s, jittered.
+var fetchBackoff = backoff.Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second, Jitter: true}
 
 // chunkSize is how many messages the reading goroutine hands over at once:
 // one channel operation per chunk instead of one per message.
@@ -142,17 +141,11 @@ func (f *partitionFetcher) read(ctx context.Context, chunks, free chan *chunk) {
 		}
 	})
 	defer stop()
-	errLog := newThrottle(10 * time.Second)
+	errLog := logthrottle.New(logthrottle.Interval)
 	failures := 0
 	for ctx.Err() == nil {
-		if failures > 0 {
-			t := time.NewTimer(fetchBackoff(failures))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
+		if failures > 0 && fetchBackoff.Wait(ctx, failures) != nil {
+			return
 		}
 		if f.conn.Load() == nil {
 			if err := f.connect(ctx); err != nil {
@@ -160,7 +153,7 @@ func (f *partitionFetcher) read(ctx context.Context, chunks, free chan *chunk) {
 					return
 				}
 				failures++
-				if errLog.allow() {
+				if errLog.Allow() {
 					f.log.Error().Err(err).Int64("offset", f.offset).Msg("cannot connect to the partition leader, retrying")
 				}
 				continue
@@ -186,9 +179,9 @@ func (f *partitionFetcher) read(ctx context.Context, chunks, free chan *chunk) {
 	}
 }
 
-func (f *partitionFetcher) reconnect(failures *int, errLog *throttle, err error) {
+func (f *partitionFetcher) reconnect(failures *int, errLog *logthrottle.Throttle, err error) {
 	*failures++
-	if errLog.allow() {
+	if errLog.Allow() {
 		f.log.Warn().Err(err).Int64("offset", f.offset).Msg("cannot fetch, reconnecting to the partition leader")
 	}
 	f.close()

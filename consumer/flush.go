@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/microconv/microconv/internal/backoff"
 )
 
 // flushLoop writes batches when they are full or old enough, serves flush
@@ -128,7 +130,7 @@ func (c *Consumer) writeDLQ(ctx context.Context, p *pending) error {
 	if c.dlq == nil || len(p.dlq) == 0 {
 		return nil
 	}
-	backoff := 250 * time.Millisecond
+	var pace backoff.Backoff // 250ms doubling up to 5s
 	for attempt := 1; ; attempt++ {
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := c.dlq.WriteMessages(wctx, p.dlq...)
@@ -143,12 +145,9 @@ func (c *Consumer) writeDLQ(ctx context.Context, p *pending) error {
 		if attempt == 1 || attempt%10 == 0 {
 			c.log.Error().Err(err).Int("attempt", attempt).Int("messages", len(p.dlq)).Str("topic", c.cfg.DLQTopic).Msg("cannot write to the DLQ topic, retrying")
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		if err := pace.Wait(ctx, attempt); err != nil {
+			return err
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

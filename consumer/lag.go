@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/microconv/microconv/internal/logthrottle"
 )
 
 // PartitionLag is how far a group is behind on one partition.
@@ -190,7 +192,7 @@ func (c *Consumer) lagLoop(ctx context.Context) {
 		c.log.Error().Err(err).Msg("cannot measure lag")
 		return
 	}
-	errLog := newThrottle(time.Minute)
+	errLog := logthrottle.New(time.Minute)
 	var watch *stallWatch
 	if c.cfg.StallRebalanceAfter > 0 {
 		watch = newStallWatch(c.cfg.StallRebalanceAfter)
@@ -206,7 +208,7 @@ func (c *Consumer) lagLoop(ctx context.Context) {
 				return
 			}
 			c.metrics.LagErrors.Inc()
-			if errLog.allow() {
+			if errLog.Allow() {
 				c.log.Warn().Err(err).Msg("cannot measure lag")
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/microconv/microconv/internal/backoff"
 )
 
 // Config says where ClickHouse is and how to write to it.
@@ -31,8 +33,7 @@ type Config struct {
 	// InsertTimeout bounds one insert attempt; a slower one is retried (default 60s).
 	InsertTimeout time.Duration
 	// RetryMin and RetryMax bound the backoff between insert attempts
-	// (defaults 250ms and 5s: fast enough to resume promptly after a restart,
-	// slow enough not to hammer a server that is down).
+	// (defaults backoff.DefaultMin and DefaultMax: 250ms and 5s).
 	RetryMin, RetryMax time.Duration
 }
 
@@ -65,10 +66,10 @@ func (c *Config) setDefaults() {
 		c.InsertTimeout = 60 * time.Second
 	}
 	if c.RetryMin <= 0 {
-		c.RetryMin = 250 * time.Millisecond
+		c.RetryMin = backoff.DefaultMin
 	}
 	if c.RetryMax <= 0 {
-		c.RetryMax = 5 * time.Second
+		c.RetryMax = backoff.DefaultMax
 	}
 }
 

@@ -3,9 +3,11 @@ package sink
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/microconv/microconv/internal/backoff"
+	"github.com/microconv/microconv/internal/logthrottle"
 )
 
 // Flush writes every row of b into ClickHouse. A failed insert is retried
@@ -16,9 +18,11 @@ import (
 func (c *Client) Flush(ctx context.Context, b *Batch) error {
 	start := time.Now()
 	b.stage()
-	backoff := c.cfg.RetryMin
+	// Jitter keeps several instances from retrying in lockstep.
+	pace := backoff.Backoff{Min: c.cfg.RetryMin, Max: c.cfg.RetryMax, Jitter: true}
+	// One line per failure would flood the log during an outage.
+	errLog := logthrottle.New(logthrottle.Interval)
 	attempt := 0
-	var lastLog time.Time
 	for {
 		err := c.flushOnce(ctx, b)
 		if err == nil {
@@ -35,24 +39,13 @@ func (c *Client) Flush(ctx context.Context, b *Batch) error {
 		}
 		c.metrics.Up.Set(0)
 		attempt++
-		// One line per failure would flood the log during an outage: log the
-		// first failure and then at most every 10 seconds.
-		if attempt == 1 || time.Since(lastLog) >= 10*time.Second {
-			c.log.Error().Err(err).Int("attempt", attempt).Dur("backoff", backoff).Int("rows", b.Rows()).Msg("cannot insert batch, retrying")
-			lastLog = time.Now()
+		if errLog.Allow() {
+			c.log.Error().Err(err).Int("attempt", attempt).Dur("backoff", pace.Delay(attempt)).Int("rows", b.Rows()).Msg("cannot insert batch, retrying")
 		}
-		// Full jitter between backoff/2 and backoff keeps several instances
-		// from retrying in lockstep.
-		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := pace.Wait(ctx, attempt); err != nil {
+			return err
 		}
 		c.metrics.Retries.Inc()
-		backoff = min(backoff*2, c.cfg.RetryMax)
 	}
 }
 

@@ -24,7 +24,9 @@ import (
 
 	"github.com/microconv/microconv/consumer"
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/backoff"
 	"github.com/microconv/microconv/internal/config"
+	"github.com/microconv/microconv/internal/logthrottle"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
@@ -280,12 +282,12 @@ func (s *schemaState) check() error {
 	}
 }
 
-// retry calls fn until it succeeds or ctx ends, with capped backoff. Each
-// failure goes to failed (when not nil) and is logged: the first at once,
-// then at most every 10 s.
+// retry calls fn until it succeeds or ctx ends, with capped backoff (250ms
+// doubling up to 5s). Each failure goes to failed (when not nil) and is
+// logged: the first at once, then at most every 10 s.
 func retry(ctx context.Context, log zerolog.Logger, what string, fn func(context.Context) error, failed func(error)) error {
-	backoff := 250 * time.Millisecond
-	var lastLog time.Time
+	var pace backoff.Backoff
+	errLog := logthrottle.New(logthrottle.Interval)
 	for failures := 1; ; failures++ {
 		err := fn(ctx)
 		if err == nil {
@@ -297,16 +299,12 @@ func retry(ctx context.Context, log zerolog.Logger, what string, fn func(context
 		if failed != nil {
 			failed(err)
 		}
-		if lastLog.IsZero() || time.Since(lastLog) >= 10*time.Second {
+		if errLog.Allow() {
 			log.Error().Err(err).Int("failures", failures).Msgf("cannot %s, retrying", what)
-			lastLog = time.Now()
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		if err := pace.Wait(ctx, failures); err != nil {
+			return err
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

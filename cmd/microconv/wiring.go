@@ -12,7 +12,9 @@ import (
 
 	"github.com/microconv/microconv/consumer"
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/backoff"
 	"github.com/microconv/microconv/internal/config"
+	"github.com/microconv/microconv/internal/logthrottle"
 	"github.com/microconv/microconv/sink"
 )
 
@@ -71,11 +73,12 @@ func consumerConfig(c config.Config) consumer.Config {
 	}
 }
 
-// openSink connects to ClickHouse, retrying with capped backoff until it
-// answers or ctx ends: a ClickHouse that starts after microconv is normal.
+// openSink connects to ClickHouse, retrying with capped backoff (250ms
+// doubling up to 5s) until it answers or ctx ends: a ClickHouse that starts
+// after microconv is normal.
 func openSink(ctx context.Context, cfg sink.Config, log zerolog.Logger, m *sink.Metrics) (*sink.Client, error) {
-	backoff := 250 * time.Millisecond
-	var lastLog time.Time
+	var pace backoff.Backoff
+	errLog := logthrottle.New(logthrottle.Interval)
 	for attempt := 1; ; attempt++ {
 		c, err := sink.Open(ctx, cfg, log, m)
 		if err == nil {
@@ -84,16 +87,12 @@ func openSink(ctx context.Context, cfg sink.Config, log zerolog.Logger, m *sink.
 		if errors.Is(err, sink.ErrInvalidDatabase) || errors.Is(err, sink.ErrNoAddr) {
 			return nil, err
 		}
-		if time.Since(lastLog) > 10*time.Second {
+		if errLog.Allow() {
 			log.Error().Err(err).Int("attempt", attempt).Msg("cannot connect to clickhouse, retrying")
-			lastLog = time.Now()
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-time.After(backoff):
+		if werr := pace.Wait(ctx, attempt); werr != nil {
+			return nil, fmt.Errorf("%w (last error: %v)", werr, err)
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
