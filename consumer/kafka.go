@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +13,8 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/microconv/microconv/internal/tlsconf"
 )
 
 // KafkaConfig says how to reach the brokers.
@@ -52,17 +52,9 @@ func (k KafkaConfig) tlsConfig() (*tls.Config, error) {
 	if !k.TLS {
 		return nil, nil
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: k.TLSInsecure} //nolint:gosec // opt-in
-	if k.TLSCAFile != "" {
-		pem, err := os.ReadFile(k.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read Kafka CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("cannot use Kafka CA file %q: no PEM certificate in it", k.TLSCAFile)
-		}
-		tc.RootCAs = pool
+	tc, err := tlsconf.Client("Kafka", k.TLSCAFile, k.TLSInsecure)
+	if err != nil {
+		return nil, err
 	}
 	if k.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(k.TLSCertFile, k.TLSKeyFile)
@@ -74,19 +66,30 @@ func (k KafkaConfig) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
-// Dialer returns a kafka-go dialer with SASL and TLS as configured.
-func (k KafkaConfig) Dialer() (*kafka.Dialer, error) {
+// client returns what every connection to the brokers uses: the SASL
+// mechanism (nil when none), the TLS configuration (nil without TLS) and the
+// client id.
+func (k KafkaConfig) client() (sasl.Mechanism, *tls.Config, string, error) {
 	mech, err := k.mechanism()
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	tc, err := k.tlsConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	id := k.ClientID
 	if id == "" {
 		id = "microconv"
+	}
+	return mech, tc, id, nil
+}
+
+// Dialer returns a kafka-go dialer with SASL and TLS as configured.
+func (k KafkaConfig) Dialer() (*kafka.Dialer, error) {
+	mech, tc, id, err := k.client()
+	if err != nil {
+		return nil, err
 	}
 	nd := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &kafka.Dialer{
@@ -120,17 +123,9 @@ func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // Transport returns a kafka-go transport (for writers and the admin client).
 func (k KafkaConfig) Transport() (*kafka.Transport, error) {
-	mech, err := k.mechanism()
+	mech, tc, id, err := k.client()
 	if err != nil {
 		return nil, err
-	}
-	tc, err := k.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	id := k.ClientID
-	if id == "" {
-		id = "microconv"
 	}
 	return &kafka.Transport{
 		Dial:        (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

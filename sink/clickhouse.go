@@ -2,11 +2,8 @@ package sink
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/microconv/microconv/internal/chsql"
+	"github.com/microconv/microconv/internal/tlsconf"
 )
 
 // Client is a connection pool to one ClickHouse deployment.
@@ -53,17 +51,9 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, metrics *Metrics)
 		return openChDB(ctx, cfg, path, log, metrics)
 	}
 	if cfg.TLS {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLSInsecureSkipVerify} //nolint:gosec // opt-in for tests
-		if cfg.TLSCAFile != "" {
-			pem, err := os.ReadFile(cfg.TLSCAFile)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read ClickHouse CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("cannot use ClickHouse CA file %q: no PEM certificate in it", cfg.TLSCAFile)
-			}
-			tc.RootCAs = pool
+		tc, err := tlsconf.Client("ClickHouse", cfg.TLSCAFile, cfg.TLSInsecureSkipVerify)
+		if err != nil {
+			return nil, err
 		}
 		opts.TLS = tc
 	}
