@@ -14,6 +14,7 @@ import (
 
 	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/backoff"
+	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/internal/logthrottle"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
@@ -37,7 +38,8 @@ type Config struct {
 	DLQTopic string
 	// Input chooses the message format (default: Segment JSON).
 	Input input.Config
-	// MaxMessageBytes: larger messages are rejected as too_large (default 1 MiB).
+	// MaxMessageBytes: larger messages are rejected as too_large (default
+	// config.DefaultMaxMessageBytes, 1 MiB).
 	MaxMessageBytes int
 	// BatchMaxRows, BatchMaxBytes and BatchMaxWait: a batch is flushed when
 	// one of its tables holds BatchMaxRows rows, its encoded rows take
@@ -79,7 +81,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 1 << 20
+		c.MaxMessageBytes = config.DefaultMaxMessageBytes
 	}
 	if c.BatchMaxRows <= 0 {
 		c.BatchMaxRows = 100000

@@ -297,7 +297,7 @@ func kcatRead(brokers []string, topic string, total int) float64 {
 // ceiling of the consumer's CPU work) and returns the rows in batches cut
 // as the consumer cuts them (maxRows rows or maxBytes bytes).
 func decodeAll(s *gen.Stream, set *rules.Set, maxRows, maxBytes int) (float64, []*sink.Batch, error) {
-	proc, err := consumer.NewProcessor(input.Config{MaxMessageBytes: 1 << 20})
+	proc, err := consumer.NewProcessor(input.Config{MaxMessageBytes: config.DefaultMaxMessageBytes})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
@@ -28,7 +29,7 @@ type decodedStream struct {
 func decodeShape(t *testing.T, shape inputShape, msgs []shapeMessage, partitions int) *decodedStream {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := input.Config{Name: shape.name, MaxMessageBytes: 1 << 20}
+	cfg := input.Config{Name: shape.name, MaxMessageBytes: config.DefaultMaxMessageBytes}
 	if shape.mapping != "" {
 		cfg.MappingFile = filepath.Join(dir, "mapping.yaml")
 		if err := os.WriteFile(cfg.MappingFile, []byte(shape.mapping), 0o644); err != nil {

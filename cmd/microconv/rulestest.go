@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/rules"
 )
 
@@ -134,7 +135,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "microconv rules test: %v\n", err) // after the usage
 		return 2
 	}
-	newFormat, err := input.NewFormat(input.Config{Name: f.input, MappingFile: f.mapping, MaxMessageBytes: 1 << 20})
+	newFormat, err := input.NewFormat(input.Config{Name: f.input, MappingFile: f.mapping, MaxMessageBytes: config.DefaultMaxMessageBytes})
 	if err != nil {
 		fmt.Fprintf(stderr, "microconv rules test: %v\n", err)
 		return 2

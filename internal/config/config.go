@@ -20,6 +20,11 @@ import (
 // Prefix of every environment variable.
 const Prefix = "MICROCONV_"
 
+// DefaultMaxMessageBytes is the default of MICROCONV_MAX_MESSAGE_BYTES (the
+// envDefault of MaxMessageBytes says the same), and of every consumer and
+// input format given no limit: 1 MiB, Kafka's own default largest message.
+const DefaultMaxMessageBytes = 1 << 20
+
 // Config is every setting of microconv. The env tags are the public contract
 // (README "Configuration"); defaults are chosen for a single instance next to
 // a local Kafka and ClickHouse.
@@ -43,7 +48,8 @@ type Config struct {
 	// KafkaRebalanceTimeout: how long a rebalance waits for every member to
 	// rejoin (and so for a dead one); members flush and commit within it.
 	KafkaRebalanceTimeout time.Duration `env:"KAFKA_REBALANCE_TIMEOUT" envDefault:"15s"`
-	// MaxMessageBytes: larger messages are rejected (reason too_large).
+	// MaxMessageBytes: larger messages are rejected (reason too_large);
+	// default DefaultMaxMessageBytes.
 	MaxMessageBytes int `env:"MAX_MESSAGE_BYTES" envDefault:"1048576"`
 
 	ClickHouseAddr     []string `env:"CLICKHOUSE_ADDR" envDefault:"localhost:9000" envSeparator:","`

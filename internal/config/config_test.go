@@ -19,6 +19,9 @@ func TestDefaults(t *testing.T) {
 		c.HTTPAddr != ":9464" || c.LogLevel != "info" || c.LogFormat != "json" || c.KafkaStart != "first" {
 		t.Fatalf("defaults = %+v", c)
 	}
+	if c.MaxMessageBytes != DefaultMaxMessageBytes {
+		t.Fatalf("MaxMessageBytes default = %d, want DefaultMaxMessageBytes (%d)", c.MaxMessageBytes, DefaultMaxMessageBytes)
+	}
 	if c.BatchMaxRows != 100000 || c.BatchMaxBytes != 32<<20 || c.BatchMaxWait != time.Second {
 		t.Fatalf("batch defaults = %d rows, %d bytes, %s", c.BatchMaxRows, c.BatchMaxBytes, c.BatchMaxWait)
 	}

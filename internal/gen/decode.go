@@ -6,11 +6,13 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/microconv/microconv/internal/config"
 )
 
 // maxMessageBytes is the consumer's default MICROCONV_MAX_MESSAGE_BYTES:
 // longer messages are rejected as too_large.
-const maxMessageBytes = 1 << 20
+const maxMessageBytes = config.DefaultMaxMessageBytes
 
 // Timestamps the consumer accepts: [1970-01-01, 2106-01-01) in Unix ms.
 var (
