@@ -11,8 +11,6 @@ import (
 	"github.com/microconv/microconv/sink"
 )
 
-type sinkBatch = sink.Batch
-
 // tp is a topic partition.
 type tp struct {
 	topic     string
@@ -28,7 +26,7 @@ type mark struct {
 
 // pending is one batch being filled or written.
 type pending struct {
-	batch sinkBatch
+	batch sink.Batch
 	marks map[tp]mark
 	dlq   []kafka.Message
 	first time.Time // when the first message was added
@@ -177,7 +175,7 @@ func (pl *pipeline) swap() *pending {
 }
 
 // full says which limit b reached: "rows", "bytes", or "" for none.
-func (pl *pipeline) full(b *sinkBatch) string {
+func (pl *pipeline) full(b *sink.Batch) string {
 	switch {
 	case b.Len() >= pl.maxRows:
 		return "rows"

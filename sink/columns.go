@@ -260,7 +260,6 @@ func (b *Batch) AddRejected(r *Rejected) {
 // EachEventID calls fn with the event_id of every event row of b, in order.
 // The string is valid only during the call.
 func (b *Batch) EachEventID(fn func(id string)) {
-	b.stage()
 	t := &b.tables[tableEvents]
 	if t.rows == 0 {
 		return

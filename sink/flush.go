@@ -17,7 +17,6 @@ import (
 // the rows that are not in ClickHouse yet.
 func (c *Client) Flush(ctx context.Context, b *Batch) error {
 	start := time.Now()
-	b.stage()
 	// Jitter keeps several instances from retrying in lockstep.
 	pace := backoff.Backoff{Min: c.cfg.RetryMin, Max: c.cfg.RetryMax, Jitter: true}
 	// One line per failure would flood the log during an outage.

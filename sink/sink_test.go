@@ -139,23 +139,32 @@ func TestFlushAndSummary(t *testing.T) {
 		conv := func(id, typ, event, user string, ms int64, value float64, has bool) Conversion {
 			return Conversion{Conversion: id, ConversionType: typ, EventID: event, UserKey: user, TSMillis: ms, Value: value, HasValue: has, RulesVersion: "v1", ReceivedMillis: t0}
 		}
-		var b Batch
-		b.Events = []Event{
+		events := []Event{
 			{EventID: "e1", Type: "track", Event: "Product Added", UserKey: "u1", TSMillis: t0, Properties: `{"price":1}`, Topic: "clicks", Partition: 0, Offset: 10},
 			{EventID: "e1", Type: "track", Event: "Product Added", UserKey: "u1", TSMillis: t0, Properties: `{"price":1}`, Topic: "clicks", Partition: 0, Offset: 11}, // upstream duplicate
 			{EventID: "e2", Type: "track", Event: "Product Added", UserKey: "u2", TSMillis: t0 + 1},
 			{EventID: "e3", Type: "track", Event: "Order Completed", UserKey: "u1", TSMillis: t0 + 2},
 		}
-		b.Conversions = []Conversion{
+		convs := []Conversion{
 			conv("add_to_cart", "micro", "e1", "u1", t0, 0, false),
 			conv("add_to_cart", "micro", "e1", "u1", t0, 0, false),
 			conv("add_to_cart", "micro", "e2", "u2", t0+1, 0, false),
 			conv("purchase", "macro", "e3", "u1", t0+2, 99.5, true),
 		}
-		b.Conversions[0].Category, b.Conversions[1].Category, b.Conversions[2].Category = "process", "process", "process"
-		b.Rejected = []Rejected{
+		convs[0].Category, convs[1].Category, convs[2].Category = "process", "process", "process"
+		rejected := []Rejected{
 			{Raw: []byte("not json"), Reason: "invalid_json", Error: "cannot parse", Topic: "clicks", Partition: 0, Offset: 12},
 			{Raw: []byte("not json"), Reason: "invalid_json", Error: "cannot parse", Topic: "clicks", Partition: 0, Offset: 12}, // re-delivered
+		}
+		var b Batch
+		for i := range events {
+			b.AddEvent(&events[i])
+		}
+		for i := range convs {
+			b.AddConversion(&convs[i])
+		}
+		for i := range rejected {
+			b.AddRejected(&rejected[i])
 		}
 		if err := c.Flush(ctx, &b); err != nil {
 			t.Fatal(err)
@@ -218,8 +227,8 @@ func TestFlushRetriesUntilTableExists(t *testing.T) {
 		}
 		e.Exec(t, "RENAME TABLE "+db+".conversions TO "+db+".conversions_away")
 		var b Batch
-		b.Events = []Event{{EventID: "e1", Event: "x", UserKey: "u", TSMillis: 1}}
-		b.Conversions = []Conversion{{Conversion: "c", EventID: "e1", UserKey: "u", TSMillis: 1}}
+		b.AddEvent(&Event{EventID: "e1", Event: "x", UserKey: "u", TSMillis: 1})
+		b.AddConversion(&Conversion{Conversion: "c", EventID: "e1", UserKey: "u", TSMillis: 1})
 		done := make(chan error, 1)
 		go func() { done <- c.Flush(ctx, &b) }()
 		time.Sleep(500 * time.Millisecond)
@@ -255,7 +264,7 @@ func TestFlushKeepsRowsOnCancel(t *testing.T) {
 		}
 		e.Exec(t, "DROP TABLE "+db+".events")
 		var b Batch
-		b.Events = []Event{{EventID: "e1", Event: "x", UserKey: "u", TSMillis: 1}}
+		b.AddEvent(&Event{EventID: "e1", Event: "x", UserKey: "u", TSMillis: 1})
 		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		if err := c.Flush(cctx, &b); !errors.Is(err, context.DeadlineExceeded) {

@@ -17,10 +17,6 @@ import (
 	"github.com/microconv/microconv/schemas"
 )
 
-// MaxFunnelSteps bounds a funnel's length: steps are bits of a UInt64 mask
-// in the funnel SQL, and each step adds a stage to it.
-const MaxFunnelSteps = 32
-
 // templateData is what every SQL template may use.
 type templateData struct {
 	DB      string // quoted database identifier
@@ -167,6 +163,10 @@ var funnelViewKinds = []struct{ file, suffix string }{
 	{"times.sql", "_times"},
 }
 
+// maxMaskSteps is the most steps the funnel SQL can render: one bit each of
+// a UInt64 mask.
+const maxMaskSteps = 64
+
 // funnelViews renders the views of funnel f. Its id and step names were
 // validated by the rules package ([a-z][a-z0-9_]*), and are checked again
 // here because they are spliced into SQL.
@@ -174,8 +174,10 @@ func (c *Schema) funnelViews(f Funnel) ([]view, error) {
 	if !ValidIdentifier(f.ID) || strings.ToLower(f.ID) != f.ID {
 		return nil, fmt.Errorf("cannot create views for funnel %q: invalid id", f.ID)
 	}
-	if len(f.Steps) == 0 || len(f.Steps) > MaxFunnelSteps {
-		return nil, fmt.Errorf("cannot create views for funnel %q: %d steps, want 1 to %d", f.ID, len(f.Steps), MaxFunnelSteps)
+	// How many steps a funnel may have is for the rules to say
+	// (rules.MaxFunnelSteps); here, only what the SQL can render.
+	if len(f.Steps) == 0 || len(f.Steps) > maxMaskSteps {
+		return nil, fmt.Errorf("cannot create views for funnel %q: %d steps, want 1 to %d", f.ID, len(f.Steps), maxMaskSteps)
 	}
 	if f.Window <= 0 {
 		return nil, fmt.Errorf("cannot create views for funnel %q: window %s is not positive", f.ID, f.Window)

@@ -28,9 +28,9 @@ func load(t *testing.T, c *Client, types map[string]string, evs []ev) {
 	var b Batch
 	for round := 0; round < 2; round++ {
 		for _, e := range evs {
-			b.Events = append(b.Events, Event{EventID: e.id, Event: "x", UserKey: e.user, TSMillis: e.ms})
+			b.AddEvent(&Event{EventID: e.id, Event: "x", UserKey: e.user, TSMillis: e.ms})
 			for _, cv := range e.convs {
-				b.Conversions = append(b.Conversions, Conversion{Conversion: cv, ConversionType: types[cv], EventID: e.id,
+				b.AddConversion(&Conversion{Conversion: cv, ConversionType: types[cv], EventID: e.id,
 					UserKey: e.user, TSMillis: e.ms, UTM: UTM{Source: e.utm}})
 			}
 		}
@@ -234,8 +234,9 @@ func TestInjection(t *testing.T) {
 		if _, err := c.PutRules(ctx, RuleSet{Version: "v-values", Rules: []Rule{{ID: evil, Type: "micro", Description: `it's "quoted" \ and ` + evil}}}); err != nil {
 			t.Fatal(err)
 		}
-		b := Batch{Events: []Event{{EventID: evil, Event: evil, UserKey: evil, TSMillis: t0, Properties: `{"q":"'; DROP"}`}},
-			Conversions: []Conversion{{Conversion: evil, EventID: evil, UserKey: evil, TSMillis: t0}}}
+		var b Batch
+		b.AddEvent(&Event{EventID: evil, Event: evil, UserKey: evil, TSMillis: t0, Properties: `{"q":"'; DROP"}`})
+		b.AddConversion(&Conversion{Conversion: evil, EventID: evil, UserKey: evil, TSMillis: t0})
 		if err := c.Flush(ctx, &b); err != nil {
 			t.Fatal(err)
 		}

@@ -55,8 +55,8 @@ func BenchmarkViews(b *testing.B) {
 			add := func(conv string, typ string) {
 				id++
 				ts += r.Int64N(3_600_000)
-				batch.Events = append(batch.Events, Event{EventID: fmt.Sprint("e", id), Event: conv, UserKey: user, TSMillis: ts})
-				batch.Conversions = append(batch.Conversions, Conversion{Conversion: conv, ConversionType: typ, EventID: fmt.Sprint("e", id), UserKey: user, TSMillis: ts, UTM: UTM{Source: []string{"google", "newsletter", "direct"}[r.IntN(3)]}})
+				batch.AddEvent(&Event{EventID: fmt.Sprint("e", id), Event: conv, UserKey: user, TSMillis: ts})
+				batch.AddConversion(&Conversion{Conversion: conv, ConversionType: typ, EventID: fmt.Sprint("e", id), UserKey: user, TSMillis: ts, UTM: UTM{Source: []string{"google", "newsletter", "direct"}[r.IntN(3)]}})
 				total++
 			}
 			for v := r.IntN(4) + 1; v > 0; v-- {
@@ -76,7 +76,7 @@ func BenchmarkViews(b *testing.B) {
 			if r.IntN(5) == 0 {
 				add("newsletter_signup", "micro")
 			}
-			if len(batch.Conversions) >= 100_000 {
+			if _, convs, _ := batch.Counts(); convs >= 100_000 {
 				if err := c.Flush(ctx, &batch); err != nil {
 					b.Fatal(err)
 				}
