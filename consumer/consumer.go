@@ -391,8 +391,8 @@ func (c *Consumer) fetchPartition(ctx context.Context, g *generation, topic stri
 	retryLog := logthrottle.New(logthrottle.Interval)
 	p := tp{topic: topic, partition: int32(pa.ID)}
 	_ = f.run(ctx, func(chunk []kafka.Message) error {
-		// One clock read per chunk (the messages arrived together; reading
-		// the clock per message cost 4 % of the CPU), again after waiting.
+		// One clock read per chunk (the messages arrived together, and a
+		// clock read per message is a visible cost), again after waiting.
 		now := time.Now()
 		for i := range chunk {
 			waited, err := c.handle(ctx, g, p, w, &chunk[i], now, log, retryLog)

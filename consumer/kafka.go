@@ -108,9 +108,8 @@ func (k KafkaConfig) Dialer() (*kafka.Dialer, error) {
 }
 
 // connReadBuffer is the read buffer under each Kafka connection. kafka-go
-// reads a fetch response through a 4 KiB buffer: a read system call per
-// 4 KiB, a tenth of the consumer's CPU at full speed (measured with
-// `microconv bench`); with this buffer one call reads up to 128 KiB.
+// reads a fetch response through a 4 KiB buffer, a read system call per
+// 4 KiB; with this buffer one call reads up to 128 KiB.
 const connReadBuffer = 128 << 10
 
 // bufferedConn is a connection whose reads go through a large buffer.

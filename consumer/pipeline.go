@@ -124,8 +124,8 @@ func (pl *pipeline) add(ctx context.Context, g *generation, p tp, offset int64, 
 	cur.last = now
 	if !cur.sized && cur.batch.Len() >= pl.maxRows/16 {
 		// Filling fast: room for the whole batch at once, in proportion
-		// to the rows so far (growing step by step copied each column
-		// several times: 10 % of the CPU of a burst).
+		// to the rows so far (growing step by step would copy each column
+		// several times).
 		cur.sized = true
 		f := min(float64(pl.maxRows)/float64(cur.batch.Len()), float64(pl.maxBytes)/float64(max(cur.batch.Bytes(), 1)))
 		if f > 1 {

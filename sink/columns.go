@@ -22,11 +22,10 @@ import (
 // pointers: fixed-width columns already in ClickHouse's native wire format,
 // string columns as their rows' bytes plus an end offset per row. Adding a
 // row copies its fields once; the garbage collector never scans a batch
-// however many rows it holds (rows kept as Go structs of strings cost the
-// consumer a third of its CPU in write barriers and marking); and the
-// insert hands each fixed-width column to the driver with one Decode, and
-// each string column as positions into the batch, instead of a conversion
-// per value.
+// however many rows it holds (rows kept as Go structs of strings would cost
+// write barriers and marking); and the insert hands each fixed-width column
+// to the driver with one Decode, and each string column as positions into
+// the batch, instead of a conversion per value.
 
 // colKind is how a column is encoded in the batch.
 type colKind uint8
@@ -62,12 +61,11 @@ type wireCol struct {
 	buf  []byte
 	// ends (kindString only) holds 0 and then, per row, the offset in buf
 	// where the row's string ends: row i is buf[ends[i]:ends[i+1]]. The
-	// insert hands the driver these positions as they are, where a length
-	// prefix per string had to be parsed twice (cutting the batch into
-	// blocks, then lending the block to the driver): a tenth of the
-	// consumer's CPU. A column stays under 4 GiB: a batch is flushed at
-	// MICROCONV_BATCH_MAX_BYTES (at most 1 GiB) and a row is at most
-	// MICROCONV_MAX_MESSAGE_BYTES (64 MiB).
+	// insert hands the driver these positions as they are (a length prefix
+	// per string would be parsed twice: cutting the batch into blocks, then
+	// lending a block to the driver). A column stays under 4 GiB: a batch
+	// is flushed at MICROCONV_BATCH_MAX_BYTES (at most 1 GiB) and a row is
+	// at most MICROCONV_MAX_MESSAGE_BYTES (64 MiB).
 	ends  []uint32
 	nulls []byte // kindNullFloat only
 }

@@ -4,7 +4,8 @@
 // and never drops a row, and migrates the schema (tables and views rendered
 // from the templates of package schemas, adapted to the server's version).
 //
-// It may import package schemas, clickhouse-go, zerolog and prometheus. It
-// knows nothing of Kafka or of rule files: callers hand it rows and plain
-// descriptions of the rules in force.
+// It may import package schemas, the small libraries of internal/ (chsql,
+// chdb, backoff, logthrottle, tlsconf), clickhouse-go, zerolog and
+// prometheus. It knows nothing of Kafka or of rule files: callers hand it
+// rows and plain descriptions of the rules in force.
 package sink

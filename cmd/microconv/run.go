@@ -175,9 +175,8 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 	defer client.Close()
 	a.sink.Store(client)
 	// The schema is created while the consumer joins its group and decodes
-	// its first batch (creating the tables and views of a new database
-	// takes ClickHouse 18.16 a tenth of a second); the first insert and
-	// /readyz wait for it.
+	// its first batch (creating the tables and views of a new database is
+	// slow DDL on some servers); the first insert and /readyz wait for it.
 	schema := &schemaGate{Client: client, done: make(chan struct{})}
 	go func() {
 		schema.err = a.createSchema(ctx, client)
