@@ -11,6 +11,7 @@
 // tag, rows), pipeline.go (batches, backpressure), flush.go (write, then
 // commit; DLQ), lag.go, stall.go, kafka.go (connections), metrics.go.
 //
-// It may import input, rules, sink, internal/rawjson, kafka-go, zerolog
-// and prometheus. Nothing below cmd imports it.
+// It may import input, rules, sink, the small libraries internal/backoff,
+// internal/logthrottle, internal/tlsconf and internal/config (defaults),
+// kafka-go, zerolog and prometheus. Nothing below cmd imports it.
 package consumer

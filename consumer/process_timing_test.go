@@ -7,6 +7,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/microconv/microconv/input"
+	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
@@ -40,7 +41,7 @@ func benchmarkProcess(b *testing.B, ruleYAML string) {
 		msgs[i] = kafka.Message{Topic: "t", Offset: int64(i), Value: m.Value}
 		size += len(m.Value)
 	}
-	newFormat, err := input.NewFormat(input.Config{MaxMessageBytes: 1 << 20})
+	newFormat, err := input.NewFormat(input.Config{MaxMessageBytes: config.DefaultMaxMessageBytes})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/microconv/microconv/internal/config"
 )
 
 // Avro messages in the Confluent wire format: byte 0 is the magic byte 0,
@@ -45,7 +47,7 @@ func newAvroFormat(cfg Config, inner func() Format) (func() Format, error) {
 	}
 	limit := cfg.MaxMessageBytes
 	if limit <= 0 {
-		limit = 1 << 20
+		limit = config.DefaultMaxMessageBytes
 	}
 	return func() Format { return &avroFormat{inner: inner(), reg: reg, limit: limit} }, nil
 }

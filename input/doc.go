@@ -9,6 +9,7 @@
 // Each event comes as the row the sink writes (sink.Event) and the view of
 // it the rules match (rules.Event). It may import rules, sink (row types),
 // schemas (the mapping file's JSON Schema), internal/rawjson (the Segment
-// fast path), internal/yamljson, fastjson, yaml, jsonschema and hamba/avro.
+// fast path), internal/yamljson, internal/config (defaults), fastjson,
+// yaml, jsonschema and hamba/avro.
 // Package consumer imports it; nothing else below cmd does.
 package input
