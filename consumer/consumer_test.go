@@ -65,9 +65,7 @@ func setupWith(t *testing.T, opts segtest.Options, kopts ...kfake.Opt) *env {
 	if err := client.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
-		t.Fatal(err)
-	}
+	putRules(t, client, set)
 	return &env{cluster: cluster, brokers: brokers, db: db, client: client, set: set, stream: stream}
 }
 
@@ -397,9 +395,7 @@ func consumeAll(t *testing.T, e *chtest.Engine, partitions int32, recs []kafkate
 	if err := client.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
-		t.Fatal(err)
-	}
+	putRules(t, client, set)
 	en := &env{brokers: brokers, db: db, client: client, set: set}
 	_, stop := start(t, en.config("all"), client, set)
 	kafkatest.WaitCommitted(t, cl, "all", topic, time.Minute)
@@ -407,4 +403,19 @@ func consumeAll(t *testing.T, e *chtest.Engine, partitions int32, recs []kafkate
 		t.Fatal(err)
 	}
 	return db
+}
+
+// putRules puts set in force in ClickHouse, as run does (its sinkRules).
+func putRules(t *testing.T, client *sink.Client, set *rules.Set) {
+	t.Helper()
+	rs := sink.RuleSet{Version: set.Version}
+	for _, c := range set.Conversions {
+		rs.Rules = append(rs.Rules, sink.Rule{ID: c.ID, Type: c.Type, Category: c.Category, Description: c.Description})
+	}
+	for _, f := range set.Funnels {
+		rs.Funnels = append(rs.Funnels, sink.Funnel{ID: f.ID, Window: f.Window, Steps: f.Steps})
+	}
+	if _, err := client.PutRules(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -96,6 +96,7 @@ func (c *Consumer) flushInflight(ctx context.Context, trigger string) error {
 	// a generation): nothing else is being decoded, so its insert may use
 	// every core.
 	p.batch.Urgent = trigger == "quiet" || trigger == "shutdown" || trigger == "rebalance"
+	p.batch.Trigger = trigger
 	c.metrics.PipelineRows.Set(float64(pl.rows()))
 	if err := c.out.Flush(ctx, &p.batch); err != nil {
 		return err
@@ -109,9 +110,6 @@ func (c *Consumer) flushInflight(ctx context.Context, trigger string) error {
 	}
 	c.commitUncommitted()
 	c.log.Debug().Str("trigger", trigger).Int("rows", rows).Int("bytes", bytes).Int("messages", p.msgs).Dur("took", time.Since(start)).Msg("flushed")
-	if m, ok := c.out.(flushCounter); ok {
-		m.CountFlush(trigger)
-	}
 	p.reset()
 	pl.mu.Lock()
 	pl.inflight = nil
@@ -120,9 +118,6 @@ func (c *Consumer) flushInflight(ctx context.Context, trigger string) error {
 	c.metrics.PipelineRows.Set(float64(pl.rows()))
 	return nil
 }
-
-// flushCounter is implemented by writers that count flushes by trigger.
-type flushCounter interface{ CountFlush(trigger string) }
 
 // writeDLQ sends the batch's rejected messages to the DLQ topic, retrying
 // until it succeeds or ctx ends.

@@ -187,15 +187,3 @@ func dlqMessage(msg *kafka.Message, rj *input.Rejection) *kafka.Message {
 	)
 	return &kafka.Message{Key: bytes.Clone(msg.Key), Value: bytes.Clone(msg.Value), Headers: headers}
 }
-
-// SinkRules describes a rule set for the sink (conversion_rules and funnels).
-func SinkRules(s *rules.Set) sink.RuleSet {
-	rs := sink.RuleSet{Version: s.Version}
-	for _, c := range s.Conversions {
-		rs.Rules = append(rs.Rules, sink.Rule{ID: c.ID, Type: c.Type, Category: c.Category, Description: c.Description})
-	}
-	for _, f := range s.Funnels {
-		rs.Funnels = append(rs.Funnels, sink.Funnel{ID: f.ID, Window: f.Window, Steps: f.Steps})
-	}
-	return rs
-}

@@ -49,9 +49,7 @@ func secureEnv(t *testing.T, opts []kfake.Opt, kopts ...kgo.Opt) *env {
 	if err := client.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
-		t.Fatal(err)
-	}
+	putRules(t, client, set)
 	return &env{brokers: brokers, db: db, client: client, set: set, stream: stream}
 }
 

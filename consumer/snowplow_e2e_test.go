@@ -293,8 +293,6 @@ func openSinkForTest(t *testing.T, addr, db string, set *rules.Set) *sink.Client
 	if err := client.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.PutRules(ctx, SinkRules(set)); err != nil {
-		t.Fatal(err)
-	}
+	putRules(t, client, set)
 	return client
 }

@@ -30,6 +30,9 @@ func (c *Client) Flush(ctx context.Context, b *Batch) error {
 			if attempt > 0 {
 				c.log.Info().Int("attempts", attempt+1).Dur("took", time.Since(start)).Msg("insert succeeded after retries")
 			}
+			if b.Trigger != "" {
+				c.metrics.Flushes.WithLabelValues(b.Trigger).Inc()
+			}
 			b.Reset()
 			return nil
 		}
@@ -98,7 +101,3 @@ func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
 	}
 	return errors.Join(errs...)
 }
-
-// CountFlush counts a flush by what triggered it (rows, bytes, wait, quiet, shutdown,
-// rebalance, retry) in microconv_sink_flushes_total.
-func (c *Client) CountFlush(trigger string) { c.metrics.Flushes.WithLabelValues(trigger).Inc() }

@@ -68,6 +68,10 @@ type Batch struct {
 	// events go as two INSERTs in parallel, finishing sooner on a
 	// multi-core server at the cost of one more part.
 	Urgent bool
+	// Trigger says why the batch is flushed (rows, bytes, wait, quiet,
+	// shutdown, rebalance, retry): a flush that writes it counts it in
+	// microconv_sink_flushes_total.
+	Trigger string
 
 	tables [numTables]tableBlock
 	done   [numTables]bool
@@ -102,4 +106,5 @@ func (b *Batch) Reset() {
 	}
 	b.done = [numTables]bool{}
 	b.Urgent = false
+	b.Trigger = ""
 }

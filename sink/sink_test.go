@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/microconv/microconv/internal/chtest"
@@ -166,11 +167,15 @@ func TestFlushAndSummary(t *testing.T) {
 		for i := range rejected {
 			b.AddRejected(&rejected[i])
 		}
+		b.Trigger = "rows"
 		if err := c.Flush(ctx, &b); err != nil {
 			t.Fatal(err)
 		}
-		if b.Rows() != 0 {
-			t.Fatalf("batch not reset after flush: %d rows", b.Rows())
+		if b.Rows() != 0 || b.Trigger != "" {
+			t.Fatalf("batch not reset after flush: %d rows, trigger %q", b.Rows(), b.Trigger)
+		}
+		if n := testutil.ToFloat64(c.metrics.Flushes.WithLabelValues("rows")); n != 1 {
+			t.Fatalf("microconv_sink_flushes_total{trigger=\"rows\"} = %v after one flush, want 1", n)
 		}
 		got := e.Query(t, "SELECT conversion, conversion_type, category, toString(users), toString(events), ifNull(toString(first_seen), '\\\\N') FROM "+db+".conversion_summary")
 		// first_seen keeps milliseconds where the server has DateTime64.

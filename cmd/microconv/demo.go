@@ -125,7 +125,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err := client.Migrate(ctx); err != nil {
 		return err
 	}
-	if _, err := client.PutRules(ctx, consumer.SinkRules(set)); err != nil {
+	if _, err := client.PutRules(ctx, sinkRules(set)); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, "microconv demo: %d users, %d messages (%d malformed, upstream duplicates included) → embedded Kafka (%d partitions) → ClickHouse %s at %s, database %s\n\n",

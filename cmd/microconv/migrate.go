@@ -8,7 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/microconv/microconv/consumer"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
@@ -49,7 +48,7 @@ func cmdMigrate(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if set != nil {
-		changed, err := client.PutRules(ctx, consumer.SinkRules(set))
+		changed, err := client.PutRules(ctx, sinkRules(set))
 		if err != nil {
 			fmt.Fprintf(stderr, "microconv migrate: %v\n", err)
 			return 1

@@ -233,7 +233,7 @@ func (a *app) createSchema(ctx context.Context, client *sink.Client) error {
 		// kept these), and none can store newer ones in between.
 		a.rulesMu.Lock()
 		defer a.rulesMu.Unlock()
-		_, err := client.PutRules(ctx, consumer.SinkRules(a.rules.Load()))
+		_, err := client.PutRules(ctx, sinkRules(a.rules.Load()))
 		return err
 	}, func(err error) {
 		a.schemaErrors.Inc()
@@ -358,7 +358,7 @@ func (a *app) reload(why string) {
 	}
 	if c := a.sink.Load(); c != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err := c.PutRules(ctx, consumer.SinkRules(set))
+		_, err := c.PutRules(ctx, sinkRules(set))
 		cancel()
 		if err != nil {
 			a.reloads.WithLabelValues("error").Inc()

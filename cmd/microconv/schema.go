@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/microconv/microconv/consumer"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
@@ -59,7 +58,7 @@ func cmdSchema(args, environ []string, stdout, stderr io.Writer) int {
 			printRuleErrors(stderr, err)
 			return 1
 		}
-		r := consumer.SinkRules(set)
+		r := sinkRules(set)
 		rs = &r
 		what = fmt.Sprintf("rules version %s (%d conversions, %d funnels)", set.Version, len(set.Conversions), len(set.Funnels))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/microconv/microconv/internal/backoff"
 	"github.com/microconv/microconv/internal/config"
 	"github.com/microconv/microconv/internal/logthrottle"
+	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )
 
@@ -101,4 +102,18 @@ func openSink(ctx context.Context, cfg sink.Config, log zerolog.Logger, m *sink.
 func rulesPathMissing(path string) bool {
 	_, err := os.Stat(path)
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// sinkRules describes a rule set for the sink: the rules in force
+// (conversion_rules) and the funnels whose views it creates. The glue
+// between rules and sink, which know nothing of each other.
+func sinkRules(s *rules.Set) sink.RuleSet {
+	rs := sink.RuleSet{Version: s.Version}
+	for _, c := range s.Conversions {
+		rs.Rules = append(rs.Rules, sink.Rule{ID: c.ID, Type: c.Type, Category: c.Category, Description: c.Description})
+	}
+	for _, f := range s.Funnels {
+		rs.Funnels = append(rs.Funnels, sink.Funnel{ID: f.ID, Window: f.Window, Steps: f.Steps})
+	}
+	return rs
 }
