@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/microconv/microconv/input"
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 	"github.com/microconv/microconv/internal/testkit/inputkit"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 	"github.com/microconv/microconv/rules"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 )
 
 // injector fails some requests of one kind: every `every`-th, `times` times.

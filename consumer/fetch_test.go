@@ -13,9 +13,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/kafkatest"
-	"github.com/microconv/microconv/internal/segtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/segtest"
 )
 
 // Every test of the package runs with poisoned arenas: a message value

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/gen"
-	"github.com/microconv/microconv/internal/gen/gentest"
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/gen"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/gentest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 	"github.com/microconv/microconv/rules"
 )
 

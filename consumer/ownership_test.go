@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 )
 
 // ownership records, from the group protocol itself, which member owns which

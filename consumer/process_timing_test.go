@@ -6,9 +6,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/config"
-	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
 

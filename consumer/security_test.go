@@ -14,10 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/kafkatest"
-	"github.com/microconv/microconv/internal/segtest"
-	"github.com/microconv/microconv/internal/testcerts"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/segtest"
+	"github.com/microconv/microconv/internal/testkit/testcerts"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )

@@ -15,9 +15,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/microconv/microconv/input"
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 	"github.com/microconv/microconv/internal/testkit/inputkit"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )

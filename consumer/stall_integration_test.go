@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 )
 
 // A member that dies while its JoinGroup is pending can stay in the group

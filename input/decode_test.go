@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )

@@ -3,7 +3,7 @@ package input
 import (
 	"testing"
 
-	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/rules"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/gen"
 )
 
 // benchMapping is a custom shape of the generated events.

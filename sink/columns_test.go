@@ -10,7 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 )
 
 func joinRows(rows [][]string) string {

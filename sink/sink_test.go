@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
-	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 )
 
 // openTest opens a client on a fresh database of engine e.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 )
 
 const t0 = int64(1_700_000_000_000) // 2023-11-14T22:13:20Z

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 )
 
 // BenchmarkViews times the funnel and lift views over a shop-like table of

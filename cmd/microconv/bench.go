@@ -23,9 +23,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/microconv/microconv/consumer"
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/config"
-	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/gen"
-	"github.com/microconv/microconv/internal/gen/gentest"
-	"github.com/microconv/microconv/internal/kafkatest"
-	"github.com/microconv/microconv/internal/testcerts"
+	"github.com/microconv/microconv/gen"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/gentest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/testcerts"
 )
 
 // privateClickHouse starts a ClickHouse of this test's own (it is killed

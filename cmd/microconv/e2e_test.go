@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/gen"
-	"github.com/microconv/microconv/internal/kafkatest"
-	"github.com/microconv/microconv/internal/segtest"
+	"github.com/microconv/microconv/gen"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/segtest"
 	"github.com/microconv/microconv/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

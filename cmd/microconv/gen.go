@@ -15,8 +15,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/internal/config"
-	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
 

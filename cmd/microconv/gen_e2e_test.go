@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/gen"
-	"github.com/microconv/microconv/internal/gen/gentest"
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/gen"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/gentest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 )
 
 // gen → Kafka → run → ClickHouse, with the built binary: every row of every

@@ -13,8 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/microconv/microconv/internal/gen"
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/gen"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 	"github.com/microconv/microconv/rules"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/gen"
 )
 
 // One logical clickstream in three shapes: the generated Segment messages,

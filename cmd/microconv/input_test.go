@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/config"
-	"github.com/microconv/microconv/internal/gen"
 	"github.com/microconv/microconv/rules"
 )
 

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/gen/gentest"
-	"github.com/microconv/microconv/internal/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/gentest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
 )
 
 // Three `microconv run` processes in one group while data flows in chunks:

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/segtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/segtest"
 )
 
 func runMain(args ...string) (int, string, string) {

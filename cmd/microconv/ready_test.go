@@ -18,9 +18,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/microconv/microconv/consumer"
-	"github.com/microconv/microconv/internal/chtest"
-	"github.com/microconv/microconv/internal/kafkatest"
-	"github.com/microconv/microconv/internal/segtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/kafkatest"
+	"github.com/microconv/microconv/internal/testkit/segtest"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/sink"
 )

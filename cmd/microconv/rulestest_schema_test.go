@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microconv/microconv/internal/gen"
-	"github.com/microconv/microconv/internal/segtest"
+	"github.com/microconv/microconv/gen"
+	"github.com/microconv/microconv/internal/testkit/segtest"
 	"github.com/microconv/microconv/rules"
 	"github.com/microconv/microconv/schemas"
 )

@@ -5,7 +5,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/microconv/microconv/internal/gen"
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/internal/rawjson"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microconv/microconv/internal/testcerts"
+	"github.com/microconv/microconv/internal/testkit/testcerts"
 )
 
 func TestClientErrors(t *testing.T) {

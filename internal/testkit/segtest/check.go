@@ -7,7 +7,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/microconv/microconv/internal/chtest"
+	"github.com/microconv/microconv/internal/testkit/chtest"
 )
 
 // NoID is the stand-in id of a message without messageId: any value distinct

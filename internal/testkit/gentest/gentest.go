@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/internal/chsql"
-	"github.com/microconv/microconv/internal/gen"
 )
 
 // Querier runs a query and returns its rows as text (chtest.Engine: the
