@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -24,6 +25,7 @@ type Client struct {
 	conn    driver.Conn // the native protocol's pool; nil on chDB
 	log     zerolog.Logger
 	metrics *Metrics
+	gate    atomic.Pointer[insertGate] // nil: inserts go at once
 }
 
 // Open connects to ClickHouse and reads the server version. metrics may be nil.

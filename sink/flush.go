@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // not written again. On success b is reset; on error (only ctx's) b keeps
 // the rows that are not in ClickHouse yet.
 func (c *Client) Flush(ctx context.Context, b *Batch) error {
+	if err := c.waitInserts(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
 	// Jitter keeps several instances from retrying in lockstep.
 	pace := backoff.Backoff{Min: c.cfg.RetryMin, Max: c.cfg.RetryMax, Jitter: true}
@@ -100,4 +104,44 @@ func (c *Client) flushOnce(ctx context.Context, b *Batch) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// insertGate holds inserts back until the schema exists (HoldInserts).
+type insertGate struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// HoldInserts makes every Flush wait until ReleaseInserts is called: run
+// creates the schema while the consumer joins its group and decodes its
+// first batch, and nothing may be inserted before the tables exist. Call
+// it before the first Flush.
+func (c *Client) HoldInserts() {
+	c.gate.Store(&insertGate{done: make(chan struct{})})
+}
+
+// ReleaseInserts lets the held inserts go (err nil) or fail with err (the
+// schema could not be created: run is stopping; the rows are not written
+// and their offsets not committed). It may be called once per HoldInserts.
+func (c *Client) ReleaseInserts(err error) {
+	if g := c.gate.Load(); g != nil {
+		g.err = err
+		close(g.done)
+	}
+}
+
+func (c *Client) waitInserts(ctx context.Context) error {
+	g := c.gate.Load()
+	if g == nil {
+		return nil
+	}
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if g.err != nil {
+		return fmt.Errorf("cannot write before the schema is created: %w", g.err)
+	}
+	return nil
 }

@@ -298,3 +298,46 @@ func TestCompressionChoice(t *testing.T) {
 	f("none", []string{"ch:9000"}, "none")
 	f("zstd", []string{"ch:9000"}, "zstd")
 }
+
+// Held inserts wait for ReleaseInserts: nil lets them go, an error makes
+// them fail with it (nothing written); a flush whose context ends while
+// held fails with the context's error.
+func TestHoldInserts(t *testing.T) {
+	c, db := openTest(t, chtest.Server(t))
+	ctx := context.Background()
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	add := func(b *Batch, id string) {
+		b.AddEvent(&Event{EventID: id, Event: "x", UserKey: "u", TSMillis: 1})
+	}
+	c.HoldInserts()
+	var b Batch
+	add(&b, "e1")
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := c.Flush(short, &b); !errors.Is(err, context.DeadlineExceeded) || b.Rows() != 1 {
+		t.Fatalf("held Flush = %v with %d rows kept, want the deadline and the row kept", err, b.Rows())
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Flush(ctx, &b) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Flush returned %v before ReleaseInserts", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	c.ReleaseInserts(nil)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c.HoldInserts()
+	c.ReleaseInserts(errors.New("no tables"))
+	var b2 Batch
+	add(&b2, "e2")
+	if err := c.Flush(ctx, &b2); err == nil || !strings.Contains(err.Error(), "no tables") || b2.Rows() != 1 {
+		t.Fatalf("Flush after a failed schema = %v (%d rows kept), want the schema's error and the row kept", err, b2.Rows())
+	}
+	if got := chtest.ServerAt(t, chtest.Addr(t)).Rows(t, "SELECT event_id FROM "+db+".events"); got != "e1" {
+		t.Fatalf("events = %q, want only e1", got)
+	}
+}

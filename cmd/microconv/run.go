@@ -177,13 +177,10 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 	// The schema is created while the consumer joins its group and decodes
 	// its first batch (creating the tables and views of a new database is
 	// slow DDL on some servers); the first insert and /readyz wait for it.
-	schema := &schemaGate{Client: client, done: make(chan struct{})}
-	go func() {
-		schema.err = a.createSchema(ctx, client)
-		close(schema.done)
-	}()
+	client.HoldInserts()
+	go func() { client.ReleaseInserts(a.createSchema(ctx, client)) }()
 
-	cons, err := consumer.New(consumerConfig(cfg), schema, log, consumer.NewMetrics(a.reg))
+	cons, err := consumer.New(consumerConfig(cfg), client, log, consumer.NewMetrics(a.reg))
 	if err != nil {
 		fmt.Fprintf(stderr, "microconv run: %v\n", err)
 		return 1
@@ -195,28 +192,6 @@ func cmdRun(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// schemaGate is the sink for the consumer: its inserts wait until the
-// schema is created (done closed, err nil). When run stops before that
-// (err is ctx's), they fail: the rows read are not written, nor their
-// offsets committed.
-type schemaGate struct {
-	*sink.Client
-	done chan struct{}
-	err  error // set before done is closed
-}
-
-func (g *schemaGate) Flush(ctx context.Context, b *sink.Batch) error {
-	select {
-	case <-g.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if g.err != nil {
-		return fmt.Errorf("cannot write before the schema is created: %w", g.err)
-	}
-	return g.Client.Flush(ctx, b)
 }
 
 // createSchema creates the database, tables and views and stores the rules
