@@ -36,10 +36,6 @@ import (
 // decimal an exact JSON number, duration {"months","days","milliseconds"},
 // uuid its string.
 
-func init() {
-	wrapAvro = newAvroFormat
-}
-
 func newAvroFormat(cfg Config, inner func() Format) (func() Format, error) {
 	reg, err := newSchemaRegistry(cfg.SchemaRegistryURL, cfg.SchemaRegistryUsername, cfg.SchemaRegistryPassword)
 	if err != nil {

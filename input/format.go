@@ -73,17 +73,10 @@ func NewFormat(cfg Config) (func() Format, error) {
 		return nil, err
 	}
 	if cfg.SchemaRegistryURL != "" {
-		if wrapAvro == nil {
-			return nil, fmt.Errorf("cannot use a schema registry: this build has no Avro support")
-		}
-		return wrapAvro(cfg, newFormat)
+		return newAvroFormat(cfg, newFormat)
 	}
 	return newFormat, nil
 }
-
-// wrapAvro, when set (avro.go), decodes Avro messages to JSON before handing
-// them to the format.
-var wrapAvro func(cfg Config, inner func() Format) (func() Format, error)
 
 // segmentFormat is the Segment-spec JSON format: one event per message.
 type segmentFormat struct {
