@@ -56,16 +56,7 @@ func setupWith(t *testing.T, opts segtest.Options, kopts ...kfake.Opt) *env {
 	if err != nil {
 		t.Fatalf("test rules: %v", err)
 	}
-	ctx := context.Background()
-	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}, zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	if err := client.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	putRules(t, client, set)
+	client := openSinkForTest(t, addr, db, set)
 	return &env{cluster: cluster, brokers: brokers, db: db, client: client, set: set, stream: stream}
 }
 
@@ -386,16 +377,7 @@ func consumeAll(t *testing.T, e *chtest.Engine, partitions int32, recs []kafkate
 	_, brokers := kafkatest.NewCluster(t, partitions, topic)
 	cl := kafkatest.Client(t, brokers)
 	kafkatest.Produce(t, cl, topic, recs)
-	ctx := context.Background()
-	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db}, zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	if err := client.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	putRules(t, client, set)
+	client := openSinkForTest(t, addr, db, set)
 	en := &env{brokers: brokers, db: db, client: client, set: set}
 	_, stop := start(t, en.config("all"), client, set)
 	kafkatest.WaitCommitted(t, cl, "all", topic, time.Minute)
@@ -418,4 +400,21 @@ func putRules(t *testing.T, client *sink.Client, set *rules.Set) {
 	if _, err := client.PutRules(context.Background(), rs); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openSinkForTest opens the sink on a fresh database with the schema and
+// the rules in force.
+func openSinkForTest(t *testing.T, addr, db string, set *rules.Set) *sink.Client {
+	t.Helper()
+	ctx := context.Background()
+	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	if err := client.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	putRules(t, client, set)
+	return client
 }

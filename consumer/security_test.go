@@ -19,7 +19,6 @@ import (
 	"github.com/microconv/microconv/internal/testkit/segtest"
 	"github.com/microconv/microconv/internal/testkit/testcerts"
 	"github.com/microconv/microconv/rules"
-	"github.com/microconv/microconv/sink"
 )
 
 // secureEnv starts a kfake cluster with opts, produces the test stream with
@@ -40,16 +39,7 @@ func secureEnv(t *testing.T, opts []kfake.Opt, kopts ...kgo.Opt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db}, zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	if err := client.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	putRules(t, client, set)
+	client := openSinkForTest(t, addr, db, set)
 	return &env{brokers: brokers, db: db, client: client, set: set, stream: stream}
 }
 

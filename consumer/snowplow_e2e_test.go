@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -12,14 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/microconv/microconv/input"
 	"github.com/microconv/microconv/internal/testkit/chtest"
 	"github.com/microconv/microconv/internal/testkit/inputkit"
 	"github.com/microconv/microconv/internal/testkit/kafkatest"
 	"github.com/microconv/microconv/rules"
-	"github.com/microconv/microconv/sink"
 )
 
 // Snowplow's own e-commerce test data: 834 enriched events of Snowplow's
@@ -278,21 +274,4 @@ func TestSnowplowFixturesEndToEnd(t *testing.T) {
 		t.Errorf("totals %+v, want %+v", totals, want)
 	}
 	t.Logf("%d sessions match Snowplow's figures: %s", len(expected), fmt.Sprintf("%+v", totals))
-}
-
-// openSinkForTest opens the sink on a fresh database with the schema and
-// the rules in force.
-func openSinkForTest(t *testing.T, addr, db string, set *rules.Set) *sink.Client {
-	t.Helper()
-	ctx := context.Background()
-	client, err := sink.Open(ctx, sink.Config{Addr: []string{addr}, Database: db, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}, zerolog.Nop(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	if err := client.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	putRules(t, client, set)
-	return client
 }
