@@ -13,7 +13,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/microconv/microconv/gen"
 	"github.com/microconv/microconv/internal/testkit/chtest"
+	"github.com/microconv/microconv/internal/testkit/gentest"
 	"github.com/microconv/microconv/internal/testkit/kafkatest"
 	"github.com/microconv/microconv/internal/testkit/segtest"
 	"github.com/microconv/microconv/rules"
@@ -105,9 +107,14 @@ func start(t *testing.T, cfg Config, out Writer, set *rules.Set) (*Consumer, fun
 	return c, stop
 }
 
-func checkSummary(t *testing.T, e *env) {
+func checkViews(t *testing.T, e *env) {
 	t.Helper()
-	segtest.CheckSummary(t, chtest.Conn(t), e.db, e.stream)
+	truth, err := gen.ComputeTruth(e.stream.Gen(), e.set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segtest.CheckExercised(t, truth)
+	gentest.CheckViews(t, chtest.Server(t), e.db, truth)
 }
 
 var streamOpts = segtest.Options{Seed: 7, Users: 600, Partitions: 4, Dups: 0.03, Malformed: 40, NoIDShare: 0.1}
@@ -122,7 +129,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 // Reading everything a second time (a new group: every message re-delivered)
@@ -144,7 +151,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		// but then the test proved less. Check events too.
 		t.Logf("rejected rows already deduplicated by a merge")
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 // gate wraps the real sink and fails every flush while closed: ClickHouse
@@ -208,7 +215,7 @@ func TestClickHouseDownCommitsNothingAndBoundsMemory(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 // SIGTERM-like stop with a long batch wait: the rows held are flushed and
@@ -255,7 +262,7 @@ func TestStopFlushesAndCommits(t *testing.T) {
 			t.Errorf("partition %d committed %d, want %d", p, got[p], end)
 		}
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 // Stopping and restarting part-way loses nothing and double-counts nothing.
@@ -276,7 +283,7 @@ func TestRestartPartWay(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 // Members joining and leaving while data flows: every partition ends up
@@ -310,7 +317,7 @@ func TestMembersJoinAndLeave(t *testing.T) {
 			t.Fatalf("member %d: %v", i+2, err)
 		}
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 type slowWriter struct {
@@ -353,7 +360,7 @@ func TestDLQ(t *testing.T) {
 	if len(offsets) != e.stream.Malformed {
 		t.Fatalf("DLQ holds %d distinct messages, want %d", len(offsets), e.stream.Malformed)
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 func createTopic(ctx context.Context, brokers []string, name string) error {

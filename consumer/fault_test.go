@@ -79,7 +79,7 @@ func TestKafkaFaults(t *testing.T) {
 				t.Fatalf("no %s fault was injected", c.name)
 			}
 			t.Logf("%d faults injected", in.failed.Load())
-			checkSummary(t, e)
+			checkViews(t, e)
 		})
 	}
 }
@@ -167,7 +167,7 @@ func TestBrokerRestartWithPersistedState(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	checkSummary(t, e)
+	checkViews(t, e)
 }
 
 // Partition leaders move between brokers while the stream is consumed: the
@@ -195,5 +195,5 @@ func TestLeaderMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d leader moves", moved)
-	checkSummary(t, e)
+	checkViews(t, e)
 }

@@ -104,5 +104,5 @@ func TestCommitsOnlyByOwner(t *testing.T) {
 			len(o.foreign), o.commits, o.foreign, o.unknownG)
 	}
 	t.Logf("%d partition commits, all by the owner", o.commits)
-	checkSummary(t, e)
+	checkViews(t, e)
 }

@@ -63,7 +63,7 @@ func TestSASL(t *testing.T) {
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
-			checkSummary(t, e)
+			checkViews(t, e)
 		})
 	}
 }
@@ -119,7 +119,7 @@ func TestTLS(t *testing.T) {
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
-			checkSummary(t, e)
+			checkViews(t, e)
 		})
 	}
 }

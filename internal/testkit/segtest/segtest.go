@@ -1,21 +1,26 @@
-// Package segtest generates a seeded Segment clickstream for tests — with
-// upstream duplicates, messages without messageId and malformed messages —
-// and computes, in plain Go and independently of the rules package and of
-// SQL, what conversion_summary must show for the rule file Rules.
+// Package segtest generates a seeded Segment clickstream for the consumer's
+// and the binary's tests: a small shop whose events reach every operator
+// family of the rule file Rules (numeric strings, regex names, any/not
+// groups, a rule that never matches), with upstream duplicates, messages
+// without messageId and malformed messages, each message on a partition.
+//
+// Its events are gen's events and its truth is gen's: Stream.Gen gives the
+// stream to gen.ComputeTruth, and gentest.CheckViews compares every view
+// with it.
 package segtest
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"sort"
-	"strings"
+	"testing"
 	"time"
+
+	"github.com/microconv/microconv/gen"
 )
 
-// Rules is the rule file the expectations of this package are computed for.
-// Expected mirrors each rule with a Go predicate.
+// Rules is the rule file the stream is made for: each rule but never_matched
+// matches some of its events.
 const Rules = `# test rules: every operator family, one event matching several rules
 conversions:
   - id: product_viewed
@@ -64,72 +69,17 @@ funnels:
     steps: [product_viewed, add_to_cart, checkout_started, purchase]
 `
 
-// Event is one logical event as the generator built it.
-type Event struct {
-	MessageID   string // "" when the message has none
-	Type        string
-	Name        string // event (track) or name (page)
-	UserID      string
-	AnonymousID string
-	TS          time.Time
-	Props       map[string]any
-	PagePath    string
-}
-
-// UserKey is userId when non-empty, else anonymousId.
-func (e *Event) UserKey() string {
-	if e.UserID != "" {
-		return e.UserID
-	}
-	return e.AnonymousID
-}
-
-// JSON renders the event as a Segment message.
-func (e *Event) JSON() []byte {
-	m := map[string]any{
-		"type":      e.Type,
-		"timestamp": e.TS.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-		"context": map[string]any{
-			"page":     map[string]any{"path": e.PagePath, "url": "https://shop.example" + e.PagePath},
-			"campaign": map[string]any{"source": "newsletter", "medium": "email", "name": "autumn"},
-			"device":   map[string]any{"type": "mobile"},
-			"location": map[string]any{"country": "DE"},
-		},
-	}
-	if e.MessageID != "" {
-		m["messageId"] = e.MessageID
-	}
-	if e.UserID != "" {
-		m["userId"] = e.UserID
-	}
-	if e.AnonymousID != "" {
-		m["anonymousId"] = e.AnonymousID
-	}
-	if e.Type == "track" {
-		m["event"] = e.Name
-	} else if e.Name != "" {
-		m["name"] = e.Name
-	}
-	if e.Props != nil {
-		m["properties"] = e.Props
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // Message is one Kafka message of the stream.
 type Message struct {
 	Partition int32
 	Value     []byte
-	Event     *Event // nil for a malformed message
-	Reason    string // why a malformed message must be rejected
+	Event     *gen.Event // nil for a malformed message
+	Reason    string     // why a malformed message must be rejected
 }
 
 // Stream is a generated clickstream.
 type Stream struct {
+	Seed      uint64
 	Messages  []Message
 	Malformed int // malformed messages (each must be rejected once)
 	Dups      int // upstream duplicates (same messageId sent again)
@@ -150,9 +100,10 @@ type Options struct {
 func Generate(o Options) Stream {
 	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	base := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	var s Stream
+	s := Stream{Seed: o.Seed}
 	n := 0
-	emit := func(e *Event, p int32) {
+	campaign := gen.Campaign{Source: "newsletter", Medium: "email", Name: "autumn"}
+	emit := func(e *gen.Event, p int32) {
 		s.Messages = append(s.Messages, Message{Partition: p, Value: e.JSON(), Event: e})
 		if r.Float64() < o.Dups && e.MessageID != "" {
 			dup := *e
@@ -169,7 +120,11 @@ func Generate(o Options) Stream {
 		next := func(kind, name string, props map[string]any, path string) {
 			n++
 			ts = ts.Add(time.Duration(r.IntN(600_000)) * time.Millisecond)
-			e := &Event{Type: kind, Name: name, TS: ts, Props: props, PagePath: path, AnonymousID: anon}
+			e := &gen.Event{
+				Type: kind, Name: name, TS: ts, TSText: ts.Format("2006-01-02T15:04:05.000Z07:00"), Props: props,
+				Page: gen.Page{Path: path, URL: "https://shop.example" + path}, Campaign: campaign,
+				Device: "mobile", Country: "DE", AnonymousID: anon,
+			}
 			if identified {
 				e.UserID = user
 			}
@@ -263,96 +218,10 @@ func partitionOf(user string, n int32) int32 {
 	return int32(h.Sum32() % uint32(n))
 }
 
-// Summary is one expected conversion_summary row.
-type Summary struct {
-	Conversion, Type, Category string
-	Users, Events              int
-}
-
-// Expected computes conversion_summary for Rules over the accepted events of
-// the stream. eventID gives the id of a message's event (messageId, or the
-// id the consumer derives from its position: pass a func that returns a
-// distinct id per message).
-func Expected(s Stream, eventID func(i int) string) []Summary {
-	type rule struct {
-		id, typ, cat string
-		match        func(e *Event) bool
-	}
-	num := func(v any) (float64, bool) {
-		switch x := v.(type) {
-		case float64:
-			return x, true
-		case int:
-			return float64(x), true
-		case string:
-			var f float64
-			if _, err := fmt.Sscanf(x, "%g", &f); err == nil {
-				return f, true
-			}
-		}
-		return 0, false
-	}
-	rs := []rule{
-		{"product_viewed", "micro", "process", func(e *Event) bool { return e.Type == "track" && e.Name == "Product Viewed" }},
-		{"add_to_cart", "micro", "process", func(e *Event) bool {
-			p, ok := num(e.Props["price"])
-			return e.Name == "Product Added" && ok && p > 0
-		}},
-		{"checkout_started", "micro", "process", func(e *Event) bool {
-			return e.Name == "Checkout Started" || e.Name == "Checkout Step Viewed"
-		}},
-		{"newsletter_signup", "micro", "engagement", func(e *Event) bool {
-			return e.Name == "Form Submitted" && e.Props["form_id"] == "newsletter"
-		}},
-		{"pricing_page_viewed", "micro", "process", func(e *Event) bool {
-			return e.Type == "page" && strings.HasPrefix(e.PagePath, "/pricing")
-		}},
-		{"video_engaged", "micro", "engagement", func(e *Event) bool {
-			if e.Name != "Video Progress" && e.Name != "Video Completed" {
-				return false
-			}
-			pct, _ := num(e.Props["percent"])
-			return (pct >= 50 || e.Props["completed"] == true) && e.Props["muted"] != true
-		}},
-		{"purchase", "macro", "", func(e *Event) bool { return e.Name == "Order Completed" }},
-		{"big_purchase", "macro", "", func(e *Event) bool {
-			rev, ok := num(e.Props["revenue"])
-			return e.Name == "Order Completed" && ok && rev >= 100
-		}},
-		{"never_matched", "micro", "process", func(e *Event) bool { return false }},
-	}
-	users := make([]map[string]bool, len(rs))
-	events := make([]map[string]bool, len(rs))
-	for i := range rs {
-		users[i], events[i] = map[string]bool{}, map[string]bool{}
-	}
-	for i, m := range s.Messages {
-		if m.Event == nil {
-			continue
-		}
-		id := m.Event.MessageID
-		if id == "" {
-			id = eventID(i)
-		}
-		for j, r := range rs {
-			if r.match(m.Event) {
-				users[j][m.Event.UserKey()] = true
-				events[j][id] = true
-			}
-		}
-	}
-	out := make([]Summary, len(rs))
-	for j, r := range rs {
-		out[j] = Summary{Conversion: r.id, Type: r.typ, Category: r.cat, Users: len(users[j]), Events: len(events[j])}
-	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Conversion < out[b].Conversion })
-	return out
-}
-
 // WithoutEmpty returns the stream without its empty messages: kcat, like
 // most command-line producers, cannot send an empty message.
 func (s Stream) WithoutEmpty() Stream {
-	out := Stream{Dups: s.Dups}
+	out := Stream{Seed: s.Seed, Dups: s.Dups}
 	for _, m := range s.Messages {
 		if len(m.Value) == 0 {
 			continue
@@ -363,4 +232,33 @@ func (s Stream) WithoutEmpty() Stream {
 		}
 	}
 	return out
+}
+
+// Gen gives the stream as gen's, for gen.ComputeTruth: the same messages in
+// the same order (a message without messageId is event gen.NoID(i)), keyed by
+// user.
+func (s Stream) Gen() *gen.Stream {
+	out := &gen.Stream{Seed: s.Seed, Messages: make([]gen.Message, len(s.Messages))}
+	for i, m := range s.Messages {
+		out.Messages[i] = gen.Message{Value: m.Value, Event: m.Event, Reason: m.Reason}
+		if m.Event != nil {
+			out.Messages[i].Key = []byte(m.Event.UserKey())
+		}
+	}
+	return out
+}
+
+// CheckExercised fails the test unless truth (computed for Rules over a
+// stream of this package) has users for every conversion but never_matched:
+// a stream too small to reach a rule would check nothing about it.
+func CheckExercised(t testing.TB, truth *gen.Truth) {
+	t.Helper()
+	for _, c := range truth.ConversionSummary {
+		if (c.Users > 0) == (c.Conversion == "never_matched") {
+			t.Fatalf("conversion %s has %d users in the truth: the stream does not exercise Rules as meant", c.Conversion, c.Users)
+		}
+	}
+	if len(truth.ConversionSummary) != 9 || truth.Rejected == 0 {
+		t.Fatalf("truth has %d conversions and %d rejected messages, want 9 and some", len(truth.ConversionSummary), truth.Rejected)
+	}
 }
