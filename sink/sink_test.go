@@ -86,6 +86,12 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	})
 }
 
+// abRules is a micro a, a macro b and the funnel f: a → b within an hour.
+func abRules() RuleSet {
+	return RuleSet{Version: "v1", Rules: []Rule{{ID: "a", Type: "micro", Category: "process"}, {ID: "b", Type: "macro"}},
+		Funnels: []Funnel{{ID: "f", Window: time.Hour, Steps: []string{"a", "b"}}}}
+}
+
 func TestPutRulesIsIdempotent(t *testing.T) {
 	chtest.Each(t, func(t *testing.T, e *chtest.Engine) {
 		c, db := openTest(t, e)
@@ -93,8 +99,7 @@ func TestPutRulesIsIdempotent(t *testing.T) {
 		if err := c.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		rs := RuleSet{Version: "v1", Rules: []Rule{{ID: "a", Type: "micro", Category: "process"}, {ID: "b", Type: "macro"}},
-			Funnels: []Funnel{{ID: "f", Window: time.Hour, Steps: []string{"a", "b"}}}}
+		rs := abRules()
 		for i, want := range []bool{true, false} {
 			changed, err := c.PutRules(ctx, rs)
 			if err != nil {

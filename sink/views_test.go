@@ -258,8 +258,7 @@ func TestViewsSurviveReattach(t *testing.T) {
 		if err := c.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		rs := RuleSet{Version: "v1", Rules: []Rule{{ID: "a", Type: "micro", Category: "process"}, {ID: "b", Type: "macro"}},
-			Funnels: []Funnel{{ID: "f", Window: time.Hour, Steps: []string{"a", "b"}}}}
+		rs := abRules()
 		if _, err := c.PutRules(ctx, rs); err != nil {
 			t.Fatal(err)
 		}

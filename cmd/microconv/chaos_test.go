@@ -195,10 +195,7 @@ func TestClickHouseTLS(t *testing.T) {
 	ch := startPrivateClickHouseTLS(t, certs)
 	bin := binary(t)
 	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, dir, gen.DefaultRules)
 	migrate := func(extra ...string) (string, error) {
 		cmd := exec.Command(bin, "migrate")
 		cmd.Env = append([]string{"MICROCONV_CLICKHOUSE_ADDR=" + ch.tlsAddr, "MICROCONV_RULES=" + rulesPath}, extra...)

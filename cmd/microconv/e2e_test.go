@@ -189,10 +189,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	stream = produceWithKcat(t, brokers, topic, stream)
 
 	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, dir, segtest.Rules)
 	httpAddr := freeAddr(t)
 	environ := []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -278,6 +275,16 @@ func TestBinaryEndToEnd(t *testing.T) {
 	}
 }
 
+// writeRules writes a rule file rules.yaml into dir and returns its path.
+func writeRules(t *testing.T, dir, yaml string) string {
+	t.Helper()
+	path := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // checkSegViews compares every view of db with gen's truth for the segtest
 // stream and rule file.
 func checkSegViews(t *testing.T, db string, stream segtest.Stream) {
@@ -322,10 +329,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	bin := binary(t)
 	_, brokers := kafkatest.NewCluster(t, 1, "clickstream")
 	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, dir, segtest.Rules)
 	const chSecret, kafkaSecret = "ch-Secret-8c1f0e", "kafka-Secret-77ab2d"
 	environ := []string{
 		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
@@ -497,10 +501,7 @@ func TestLagWhilePaused(t *testing.T) {
 	}
 	produce(stream)
 	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, dir, segtest.Rules)
 	httpAddr := freeAddr(t)
 	environ := []string{
 		"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),
@@ -616,10 +617,7 @@ func TestRunCreatesSchema(t *testing.T) {
 	_, brokers := kafkatest.NewCluster(t, 2, topic)
 	stream := segtest.Generate(segtest.Options{Seed: 12, Users: 1500, Partitions: 2, Dups: 0.03, Malformed: 10})
 	stream = produceWithKcat(t, brokers, topic, stream)
-	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, t.TempDir(), segtest.Rules)
 	conn := chtest.Conn(t)
 	if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
 		t.Fatal(err)

@@ -70,10 +70,7 @@ func TestInputEndToEnd(t *testing.T) {
 		db := chtest.Database(t)
 		dbs[shape.name] = db
 		dir := t.TempDir()
-		rulesPath := filepath.Join(dir, "rules.yaml")
-		if err := os.WriteFile(rulesPath, []byte(shape.rules), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		rulesPath := writeRules(t, dir, shape.rules)
 		environ := []string{
 			"PATH=" + os.Getenv("PATH"),
 			"MICROCONV_KAFKA_BROKERS=" + strings.Join(brokers, ","),

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -216,10 +214,7 @@ func TestRunNotReadyWhileSchemaFails(t *testing.T) {
 	bin := binary(t)
 	const topic = "clickstream"
 	_, brokers := kafkatest.NewCluster(t, 1, topic)
-	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(segtest.Rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, t.TempDir(), segtest.Rules)
 	fix := blockSchema(t, db)
 	httpAddr := freeAddr(t)
 	environ := []string{

@@ -95,10 +95,7 @@ func TestSchemaBadInput(t *testing.T) {
 func TestSchemaOnServer(t *testing.T) {
 	srv := chtest.Server(t)
 	db := srv.Database(t)
-	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(gen.DefaultRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := writeRules(t, t.TempDir(), gen.DefaultRules)
 	sql := schemaOutput(t, "--server-version", "18.16", "--database", db, "--rules", rulesPath)
 	for i := 0; i < 2; i++ {
 		clickhouseClient(t, srv.Addr, sql, "--multiquery")
