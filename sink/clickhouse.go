@@ -50,7 +50,17 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, metrics *Metrics)
 		},
 	}
 	if path, ok := chdbPath(cfg.Addr); ok {
+		if cfg.Cluster != "" {
+			return nil, fmt.Errorf("%w: cluster %q on chDB (%s): chDB is one process, not a cluster; unset the cluster", ErrInvalidCluster, cfg.Cluster, cfg.Addr[0])
+		}
 		return openChDB(ctx, cfg, path, log, metrics)
+	}
+	if cfg.Cluster != "" {
+		// An insert into a Distributed table returns once every shard
+		// has its rows (one replica each), so that an offset is committed
+		// only for rows that are on their shard; by default the rows would
+		// wait in a local queue of the node and be sent later.
+		opts.Settings = clickhouse.Settings{"insert_distributed_sync": 1}
 	}
 	if cfg.TLS {
 		tc, err := tlsconf.Client("ClickHouse", cfg.TLSCAFile, cfg.TLSInsecureSkipVerify)
@@ -77,7 +87,7 @@ func newClient(cfg Config, be backend, log zerolog.Logger, metrics *Metrics) *Cl
 		metrics = NewMetrics(nil)
 	}
 	return &Client{
-		Schema:  Schema{database: cfg.Database, db: quoteIdent(cfg.Database)},
+		Schema:  Schema{database: cfg.Database, db: quoteIdent(cfg.Database), cluster: cfg.Cluster},
 		cfg:     cfg,
 		be:      be,
 		log:     log.With().Str("component", "sink").Logger(),
@@ -106,6 +116,11 @@ func (c *Client) connect(ctx context.Context) error {
 		return fmt.Errorf("cannot read ClickHouse server version: %w", scrub(err, c.cfg.Password))
 	}
 	c.server = v
+	if c.cluster != "" {
+		if err := c.checkCluster(func(q string) ([][]string, error) { return c.be.query(ctx, q) }); err != nil {
+			return scrub(err, c.cfg.Password)
+		}
+	}
 	c.metrics.Up.Set(1)
 	c.log.Info().Str("server_version", c.server.String()).Bool("modern", c.server.Modern()).Msg("connected to clickhouse")
 	return nil

@@ -15,6 +15,10 @@ type Config struct {
 	Addr []string
 	// Database that holds microconv's tables and views (default microconv).
 	Database string
+	// Cluster, when set, is the remote_servers cluster the schema is
+	// created on (ON CLUSTER, Replicated and Distributed tables; see
+	// cluster.go). Inserts then wait until every shard has its rows.
+	Cluster  string
 	Username string
 	Password string // never logged
 	// TLS connects with TLS (default false).
@@ -83,6 +87,9 @@ func (c *Config) Validate() error {
 	}
 	if !ValidIdentifier(c.Database) {
 		return fmt.Errorf("%w %q: want [A-Za-z_][A-Za-z0-9_]*, at most 64 characters", ErrInvalidDatabase, c.Database)
+	}
+	if err := ValidCluster(c.Cluster); err != nil {
+		return err
 	}
 	return nil
 }

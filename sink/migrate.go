@@ -36,9 +36,22 @@ func (c *Client) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// What exists already is not created again: on a cluster every
+	// CREATE … ON CLUSTER waits for every node, so a restart while a node
+	// is down would wait for it although nothing is to be done.
+	have, err := c.existingTables(ctx)
+	if err != nil {
+		return err
+	}
 	tables := 0
 	for _, s := range all {
 		if strings.HasPrefix(s.What, "view ") || strings.HasPrefix(s.What, "record ") {
+			continue
+		}
+		if name, ok := strings.CutPrefix(s.What, "table "); ok && have[name] {
+			continue
+		}
+		if strings.HasPrefix(s.What, "database ") && have != nil {
 			continue
 		}
 		if err := c.exec(ctx, s.SQL); err != nil {
@@ -54,8 +67,30 @@ func (c *Client) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.log.Info().Str("database", c.cfg.Database).Int("tables", tables-1).Int("views", len(views)).Int("views_changed", changed).Msg("schema is up to date")
+	c.log.Info().Str("database", c.cfg.Database).Int("created", tables).Int("views", len(views)).Int("views_changed", changed).Msg("schema is up to date")
 	return nil
+}
+
+// existingTables returns the tables and views of the database on the server
+// (on a cluster: on the node connected to), nil when the database does not
+// exist.
+func (c *Client) existingTables(ctx context.Context) (map[string]bool, error) {
+	rows, err := c.be.query(ctx, "SELECT name FROM system.databases WHERE name = "+quoteString(c.cfg.Database))
+	if err != nil {
+		return nil, fmt.Errorf("cannot list databases: %w", scrub(err, c.cfg.Password))
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	rows, err = c.be.query(ctx, "SELECT name FROM system.tables WHERE database = "+quoteString(c.cfg.Database))
+	if err != nil {
+		return nil, fmt.Errorf("cannot list tables: %w", scrub(err, c.cfg.Password))
+	}
+	have := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		have[r[0]] = true
+	}
+	return have, nil
 }
 
 func (c *Client) exec(ctx context.Context, sql string) error {

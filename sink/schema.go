@@ -16,11 +16,18 @@ type Schema struct {
 	server   serverInfo
 	database string // unquoted
 	db       string // quoted database identifier
+	// cluster is the remote_servers cluster everything is created on ("":
+	// one server). See table for what each table becomes on a cluster.
+	cluster string
 }
 
 // NewSchema returns the renderer for database on a server of version
-// ("X.Y" or "X.Y.Z"; "" means NewestServer).
-func NewSchema(database, version string) (*Schema, error) {
+// ("X.Y" or "X.Y.Z"; "" means NewestServer) and, when cluster is not "",
+// on that cluster (ON CLUSTER, Replicated and Distributed tables).
+func NewSchema(database, version, cluster string) (*Schema, error) {
+	if err := ValidCluster(cluster); err != nil {
+		return nil, err
+	}
 	if version == "" {
 		version = NewestServer
 	}
@@ -31,7 +38,7 @@ func NewSchema(database, version string) (*Schema, error) {
 	if !ValidIdentifier(database) {
 		return nil, fmt.Errorf("%w %q: want [A-Za-z_][A-Za-z0-9_]*, at most 64 characters", ErrInvalidDatabase, database)
 	}
-	return &Schema{server: s, database: database, db: quoteIdent(database)}, nil
+	return &Schema{server: s, database: database, db: quoteIdent(database), cluster: cluster}, nil
 }
 
 // NewestServer is the newest ClickHouse version the SQL is tested on (chDB
@@ -77,14 +84,12 @@ type Statement struct {
 // now stamps the rules (their sequence number is at least now in
 // milliseconds, and greater than any stored) and the view records.
 func (c *Schema) Statements(rs *RuleSet, now time.Time) ([]Statement, error) {
-	out := []Statement{{What: "database " + c.database, SQL: "CREATE DATABASE IF NOT EXISTS " + c.db}}
-	tables, err := c.renderDir("clickhouse/tables", nil)
+	out := []Statement{{What: "database " + c.database, SQL: "CREATE DATABASE IF NOT EXISTS " + c.db + c.onCluster()}}
+	tables, err := c.tableStatements()
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range tables {
-		out = append(out, Statement{What: "table " + strings.TrimSuffix(t.name[strings.LastIndexByte(t.name, '_')+1:], ".sql"), SQL: t.sql})
-	}
+	out = append(out, tables...)
 	static, err := c.staticViews()
 	if err != nil {
 		return nil, err
@@ -117,7 +122,7 @@ func (c *Schema) Statements(rs *RuleSet, now time.Time) ([]Statement, error) {
 // createView returns the statements that (re-)create v: CREATE OR REPLACE
 // VIEW where the server has it (21.x and later), else DROP and CREATE.
 func (c *Schema) createView(v view) []Statement {
-	q := c.db + "." + quoteIdent(v.name)
+	q := c.db + "." + quoteIdent(v.name) + c.onCluster()
 	if c.server.Major >= 21 {
 		return []Statement{{What: "view " + v.name, SQL: "CREATE OR REPLACE VIEW " + q + " AS\n" + v.sql}}
 	}
@@ -125,6 +130,12 @@ func (c *Schema) createView(v view) []Statement {
 		{What: "view " + v.name, SQL: "DROP TABLE IF EXISTS " + q},
 		{What: "view " + v.name, SQL: "CREATE VIEW " + q + " AS\n" + v.sql},
 	}
+}
+
+// dropView is the statement that drops view name (on every node of the
+// cluster).
+func (c *Schema) dropView(name string) string {
+	return "DROP TABLE IF EXISTS " + c.db + "." + quoteIdent(name) + c.onCluster()
 }
 
 // viewChange is a view (re-)created (hash of its SQL) or dropped (hash "").

@@ -68,6 +68,10 @@ func (c *Schema) render(name string, data any) (string, error) {
 	}
 	tmpl, err := template.New(name).Funcs(template.FuncMap{
 		"lc": func() string { return td.LC },
+		// table and engine place a table on one server or a cluster
+		// (cluster.go).
+		"table":  c.tableClause,
+		"engine": func(engine, table string) string { return c.engineClause(engine, table) },
 		// ms turns an expression of Unix milliseconds into the server's
 		// timestamp type: DateTime64(3) keeps them, DateTime has seconds.
 		"ms": func(expr string) string {
@@ -287,7 +291,7 @@ func (c *Client) syncViews(ctx context.Context, desired []view, inScope func(str
 		return obsolete[i] < obsolete[j]
 	})
 	for _, name := range obsolete {
-		if err := c.exec(ctx, "DROP TABLE IF EXISTS "+c.db+"."+quoteIdent(name)); err != nil {
+		if err := c.exec(ctx, c.dropView(name)); err != nil {
 			return len(changes), err
 		}
 		changes = append(changes, viewChange{name, ""})

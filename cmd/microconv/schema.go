@@ -25,7 +25,7 @@ func cmdSchema(args, environ []string, stdout, stderr io.Writer) int {
 	rulesPath := fs.String("rules", envOr(environ, "MICROCONV_RULES", "rules.yaml"), "rule file or directory whose rules and funnels are stored (default $MICROCONV_RULES, else rules.yaml)")
 	cluster := fs.String("cluster", envOr(environ, "MICROCONV_CLICKHOUSE_CLUSTER", ""), "ClickHouse cluster (default $MICROCONV_CLICKHOUSE_CLUSTER)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: microconv schema [--server-version X.Y] [--database DB] [--rules PATH]\n\nPrints every statement `microconv migrate` runs, without connecting.\n\n")
+		fmt.Fprint(stderr, "Usage: microconv schema [--server-version X.Y] [--database DB] [--rules PATH] [--cluster NAME]\n\nPrints every statement `microconv migrate` runs, without connecting.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -38,13 +38,9 @@ func cmdSchema(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "microconv schema: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *cluster != "" {
-		fmt.Fprintf(stderr, "microconv schema: cluster %q (--cluster, MICROCONV_CLICKHOUSE_CLUSTER): ClickHouse clusters are not supported yet; unset it for one server\n", *cluster)
-		return 2
-	}
-	s, err := sink.NewSchema(*database, *version)
+	s, err := sink.NewSchema(*database, *version, *cluster)
 	if err != nil {
-		fmt.Fprintf(stderr, "microconv schema: --database/--server-version: %v\n", err)
+		fmt.Fprintf(stderr, "microconv schema: --database/--server-version/--cluster: %v\n", err)
 		return 2
 	}
 	var rs *sink.RuleSet
@@ -68,7 +64,11 @@ func cmdSchema(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "-- microconv %s: schema of database %s for ClickHouse %s, %s.\n", buildVersion(), *database, *version, what)
+	where := ""
+	if *cluster != "" {
+		where = " on cluster " + *cluster
+	}
+	fmt.Fprintf(&b, "-- microconv %s: schema of database %s%s for ClickHouse %s, %s.\n", buildVersion(), *database, where, *version, what)
 	for i, st := range stmts {
 		if i > 0 {
 			b.WriteString("\n")

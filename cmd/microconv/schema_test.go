@@ -79,7 +79,8 @@ func TestSchemaBadInput(t *testing.T) {
 	f("invalid ClickHouse server version", "--server-version", "twenty")
 	f("or later is needed", "--server-version", "1.1")
 	f("invalid database name", "--database", "a-b")
-	f("not supported yet", "--cluster", "c3")
+	f("invalid ClickHouse cluster name", "--cluster", "c3;DROP")
+	f("invalid ClickHouse cluster name", "--cluster", "`c`")
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("conversions:\n  - id: Bad-Id\n    match: {event: x}\n"), 0o644); err != nil {

@@ -23,6 +23,7 @@ func sinkConfig(c config.Config) sink.Config {
 	return sink.Config{
 		Addr:                  c.ClickHouseAddr,
 		Database:              c.ClickHouseDatabase,
+		Cluster:               c.ClickHouseCluster,
 		Username:              c.ClickHouseUsername,
 		Password:              c.ClickHousePassword,
 		TLS:                   c.ClickHouseTLS,
@@ -85,7 +86,7 @@ func openSink(ctx context.Context, cfg sink.Config, log zerolog.Logger, m *sink.
 		if err == nil {
 			return c, nil
 		}
-		if errors.Is(err, sink.ErrInvalidDatabase) || errors.Is(err, sink.ErrNoAddr) {
+		if errors.Is(err, sink.ErrInvalidDatabase) || errors.Is(err, sink.ErrNoAddr) || errors.Is(err, sink.ErrInvalidCluster) {
 			return nil, err
 		}
 		if errLog.Allow() {

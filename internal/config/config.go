@@ -54,11 +54,14 @@ type Config struct {
 
 	ClickHouseAddr     []string `env:"CLICKHOUSE_ADDR" envDefault:"localhost:9000" envSeparator:","`
 	ClickHouseDatabase string   `env:"CLICKHOUSE_DATABASE" envDefault:"microconv"`
-	ClickHouseUsername string   `env:"CLICKHOUSE_USERNAME" envDefault:"default"`
-	ClickHousePassword string   `env:"CLICKHOUSE_PASSWORD"` // secret
-	ClickHouseTLS      bool     `env:"CLICKHOUSE_TLS" envDefault:"false"`
-	ClickHouseTLSCA    string   `env:"CLICKHOUSE_TLS_CA_FILE"`
-	ClickHouseInsecure bool     `env:"CLICKHOUSE_TLS_INSECURE_SKIP_VERIFY" envDefault:"false"`
+	// ClickHouseCluster is a remote_servers cluster: the schema is created
+	// ON CLUSTER with Replicated and Distributed tables ("" is one server).
+	ClickHouseCluster  string `env:"CLICKHOUSE_CLUSTER"`
+	ClickHouseUsername string `env:"CLICKHOUSE_USERNAME" envDefault:"default"`
+	ClickHousePassword string `env:"CLICKHOUSE_PASSWORD"` // secret
+	ClickHouseTLS      bool   `env:"CLICKHOUSE_TLS" envDefault:"false"`
+	ClickHouseTLSCA    string `env:"CLICKHOUSE_TLS_CA_FILE"`
+	ClickHouseInsecure bool   `env:"CLICKHOUSE_TLS_INSECURE_SKIP_VERIFY" envDefault:"false"`
 	// ClickHouseCompression of the native protocol: auto (lz4, or none when
 	// every server is on this host, where compressing only costs CPU) | lz4 |
 	// zstd | none.
@@ -124,6 +127,8 @@ func Load(environ []string) (Config, error) {
 var (
 	topicRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 	identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	// clusterRE: names as remote_servers writes them (sink.ValidCluster).
+	clusterRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
 // Validate checks every value and names the variable of the first bad one.
@@ -185,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if !identRE.MatchString(c.ClickHouseDatabase) {
 		return bad("ClickHouseDatabase", "%q is not a valid database name ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)", c.ClickHouseDatabase)
+	}
+	if c.ClickHouseCluster != "" && !clusterRE.MatchString(c.ClickHouseCluster) {
+		return bad("ClickHouseCluster", "%q is not a cluster name ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128 characters)", c.ClickHouseCluster)
 	}
 	switch c.ClickHouseCompression {
 	case "auto", "lz4", "zstd", "none":

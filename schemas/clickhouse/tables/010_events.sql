@@ -1,7 +1,7 @@
 -- One row per accepted input event. At-least-once delivery may repeat a row;
 -- every view counts distinct event_id / user_key, and ReplacingMergeTree
 -- folds identical rows away when parts merge.
-CREATE TABLE IF NOT EXISTS {{.DB}}.events (
+CREATE TABLE IF NOT EXISTS {{table "events"}} (
     event_id     String,
     type         {{lc}},
     event        {{lc}},
@@ -24,6 +24,6 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.events (
     topic        {{lc}},
     `partition`  Int32,
     `offset`     Int64
-) ENGINE = ReplacingMergeTree()
+) ENGINE = {{engine "ReplacingMergeTree" "events"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (event, user_key, ts_ms, event_id)

@@ -1,7 +1,7 @@
 -- One row per (conversion, event) pair: an event that matches several rules
 -- has several rows. ts_ms is the event time in Unix milliseconds: funnels
 -- order steps by it (ts is second-resolution DateTime on old servers).
-CREATE TABLE IF NOT EXISTS {{.DB}}.conversions (
+CREATE TABLE IF NOT EXISTS {{table "conversions"}} (
     conversion      {{lc}},
     conversion_type {{lc}},
     category        {{lc}},
@@ -21,6 +21,6 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.conversions (
     country         {{lc}},
     rules_version   {{lc}},
     received_at     {{.TS}}
-) ENGINE = ReplacingMergeTree()
+) ENGINE = {{engine "ReplacingMergeTree" "conversions"}}
 PARTITION BY toYYYYMM(ts)
 ORDER BY (conversion, user_key, ts_ms, event_id)

@@ -1,7 +1,7 @@
 -- Every rule set ever put in force, one row per rule. The rules in force are
 -- the rows with the greatest seq; version is the rule set's content hash
 -- (conversions.rules_version refers to it).
-CREATE TABLE IF NOT EXISTS {{.DB}}.conversion_rules (
+CREATE TABLE IF NOT EXISTS {{table "conversion_rules"}} (
     id          String,
     type        String,
     category    String,
@@ -10,5 +10,5 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.conversion_rules (
     version     String,
     seq         UInt64,
     loaded_at   DateTime
-) ENGINE = MergeTree()
+) ENGINE = {{engine "MergeTree" "conversion_rules"}}
 ORDER BY (seq, id)
