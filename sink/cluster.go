@@ -30,6 +30,15 @@ var shardingKeys = map[string]string{
 	"rejected_events": "cityHash64(topic, `partition`, `offset`)",
 }
 
+// clusterReadSettings end every view's SELECT on a cluster: a Distributed
+// read takes a shard's replica that is at most a second behind when there
+// is one. By default (300 s) a replica back from a crash serves reads
+// while it still fetches the parts it missed, and a view would count a
+// shard's users short (seen on 18.16: a count through the Distributed table
+// alternating between the replicas' two totals). With every replica
+// behind, the freshest answers (fallback_to_stale_replicas_for_distributed_queries).
+const clusterReadSettings = "SETTINGS max_replica_delay_for_distributed_queries = 1"
+
 // ErrInvalidCluster is returned for a cluster name that is not a plain name.
 var ErrInvalidCluster = errors.New("invalid ClickHouse cluster name")
 

@@ -42,7 +42,14 @@ func TestClusterSchema(t *testing.T) {
 				if !strings.Contains(s.SQL, " ON CLUSTER `prod-3x2.eu`") {
 					t.Errorf("%s: %s is not ON CLUSTER:\n%s", version, s.What, s.SQL)
 				}
-				rest = append(rest, strings.Replace(s.SQL, " ON CLUSTER `prod-3x2.eu`", "", 1))
+				sql := strings.Replace(s.SQL, " ON CLUSTER `prod-3x2.eu`", "", 1)
+				if strings.HasPrefix(s.SQL, "CREATE") && strings.Contains(s.What, "view") {
+					if !strings.HasSuffix(sql, "\n"+clusterReadSettings) {
+						t.Errorf("%s: %s does not read fresh replicas:\n%s", version, s.What, s.SQL)
+					}
+					sql = strings.TrimSuffix(sql, "\n"+clusterReadSettings)
+				}
+				rest = append(rest, sql)
 			default:
 				if strings.Contains(s.SQL, "ON CLUSTER") {
 					t.Errorf("%s: %s (an INSERT into a table replicated everywhere) must run once, not ON CLUSTER", version, s.What)

@@ -123,12 +123,16 @@ func (c *Schema) Statements(rs *RuleSet, now time.Time) ([]Statement, error) {
 // VIEW where the server has it (21.x and later), else DROP and CREATE.
 func (c *Schema) createView(v view) []Statement {
 	q := c.db + "." + quoteIdent(v.name) + c.onCluster()
+	sql := v.sql
+	if c.cluster != "" {
+		sql += "\n" + clusterReadSettings
+	}
 	if c.server.Major >= 21 {
-		return []Statement{{What: "view " + v.name, SQL: "CREATE OR REPLACE VIEW " + q + " AS\n" + v.sql}}
+		return []Statement{{What: "view " + v.name, SQL: "CREATE OR REPLACE VIEW " + q + " AS\n" + sql}}
 	}
 	return []Statement{
 		{What: "view " + v.name, SQL: "DROP TABLE IF EXISTS " + q},
-		{What: "view " + v.name, SQL: "CREATE VIEW " + q + " AS\n" + v.sql},
+		{What: "view " + v.name, SQL: "CREATE VIEW " + q + " AS\n" + sql},
 	}
 }
 

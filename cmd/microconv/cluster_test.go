@@ -128,6 +128,25 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A replica that falls behind is not read: node 2 stops fetching, node
+	// 1 (its shard's other replica) takes 500 more conversions; views read
+	// on node 4 must count them every time, not only when the Distributed
+	// table happens to pick node 1 (without the views' replica-delay
+	// setting, about half the reads would miss them).
+	cl.Exec(t, 1, "SYSTEM STOP FETCHES "+db+".conversions_local")
+	cl.Exec(t, 0, "INSERT INTO "+db+".conversions_local SELECT conversion, conversion_type, category, concat('late-', event_id), event, user_key, session_id, ts, ts_ms, value, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, country, rules_version, received_at FROM "+db+".conversions_local LIMIT 500")
+	waitFor(t, "node 2 to fall 2 s behind", time.Minute, func() bool {
+		return queryUint(t, cl, 1, "SELECT max(absolute_delay) FROM system.replicas WHERE database = '"+db+"' AND table = 'conversions_local'") >= 2
+	})
+	fresh := queryUint(t, cl, 0, "SELECT sum(events) FROM "+db+".conversion_summary")
+	for i := 0; i < 8; i++ {
+		if got := queryUint(t, cl, 3, "SELECT sum(events) FROM "+db+".conversion_summary"); got != fresh {
+			t.Fatalf("read %d on node 4: conversion_summary counts %d events, the fresh replica %d: a lagging replica was read", i+1, got, fresh)
+		}
+	}
+	cl.Exec(t, 1, "SYSTEM START FETCHES "+db+".conversions_local")
+	cl.SyncReplicas(t, db)
+
 	// migrate on another node: nothing to do, nothing recorded.
 	before := queryUint(t, cl, 3, "SELECT count() FROM "+db+".schema_views")
 	cmd := exec.Command(bin, "migrate")
