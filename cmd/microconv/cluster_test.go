@@ -14,15 +14,17 @@ import (
 	"github.com/microconv/microconv/internal/testkit/chtest"
 	"github.com/microconv/microconv/internal/testkit/gentest"
 	"github.com/microconv/microconv/internal/testkit/kafkatest"
+	"github.com/microconv/microconv/rules"
 )
 
 // A ZooKeeper and 2 shards × 2 replicas of ClickHouse 18.16: two `run`
 // instances with MICROCONV_CLICKHOUSE_CLUSTER create the schema themselves
-// and ingest a gen stream while a replica is SIGKILLed mid-run and
-// restarted, and then a whole shard is stopped for 30 s and brought back.
-// No offset is committed past rows the stopped shard could not take; every
-// view, read on two nodes of different shards, equals the truth; all of a
-// user's rows are on one shard; migrate afterwards changes nothing.
+// and ingest a gen stream in three parts: with every node up, while a
+// replica is SIGKILLed and restarted, and while a whole shard is stopped for
+// 30 s and brought back. After each part every view, read on two nodes of
+// different shards, equals the truth of the stream so far; no offset is
+// committed past rows the stopped shard could not take; all of a user's
+// rows are on one shard; migrate afterwards changes nothing.
 func TestClusterEndToEnd(t *testing.T) {
 	cl := chtest.StartCluster(t)
 	bin := binary(t)
@@ -51,6 +53,28 @@ func TestClusterEndToEnd(t *testing.T) {
 			t.Logf("logs:\n%s", logs.String())
 		}
 	}()
+	set, err := rules.Parse("rules.yaml", []byte(gen.DefaultRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// check waits until the group has committed everything produced, then
+	// compares every view, read on a node of each shard, with the truth of
+	// the stream so far.
+	check := func(phase string, upTo int) {
+		t.Helper()
+		kafkatest.WaitCommitted(t, kc, group, topic, 3*time.Minute)
+		cl.SyncReplicas(t, db)
+		want := truth
+		if upTo < len(stream.Messages) {
+			if want, err = gen.ComputeTruth(&gen.Stream{Seed: stream.Seed, Messages: stream.Messages[:upTo]}, set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, i := range []int{0, 3} {
+			rows := gentest.CheckViews(t, chtest.ServerAt(t, cl.Nodes[i]), db, want)
+			t.Logf("%s: node %d: %d view rows equal the truth of %d messages", phase, i+1, rows, upTo)
+		}
+	}
 	n := len(stream.Messages)
 	third := n / 3
 	produceSpread(t, kc, topic, parts, stream.Messages[:third])
@@ -58,13 +82,14 @@ func TestClusterEndToEnd(t *testing.T) {
 	// is down; b through node 3, then node 4.
 	a := startRun(t, bin, environ(cl.Nodes[1], cl.Nodes[0]), &logs)
 	b := startRun(t, bin, environ(cl.Nodes[2], cl.Nodes[3]), &logs)
+	check("all nodes up", third)
 
-	// A replica dies mid-run (SIGKILL) and comes back.
-	waitRows(t, cl, db, 1)
-	cl.Kill(t, 1)
+	// A replica dies (SIGKILL) while rows flow, and comes back.
 	produceSpread(t, kc, topic, parts, stream.Messages[third:2*third])
-	waitRows(t, cl, db, uint64(third)/2)
+	cl.Kill(t, 1)
+	waitRows(t, cl, db, uint64(third)+uint64(third)/2)
 	cl.StartNode(t, 1)
+	check("replica killed and back", 2*third)
 
 	// A whole shard (nodes 3 and 4) is stopped for 30 s: rows of its users
 	// cannot be written, so offsets past them must not be committed.
@@ -93,20 +118,14 @@ func TestClusterEndToEnd(t *testing.T) {
 	}
 	cl.StartNode(t, 2)
 	cl.StartNode(t, 3)
-
-	kafkatest.WaitCommitted(t, kc, group, topic, 3*time.Minute)
+	check("shard stopped 30 s and back", n)
 	for name, c := range map[string]*exec.Cmd{"a": a, "b": b} {
 		_ = c.Process.Signal(syscall.SIGTERM)
 		if err := c.Wait(); err != nil {
 			t.Fatalf("instance %s: %v after SIGTERM", name, err)
 		}
 	}
-	cl.SyncReplicas(t, db)
 
-	for _, i := range []int{0, 3} {
-		rows := gentest.CheckViews(t, chtest.ServerAt(t, cl.Nodes[i]), db, truth)
-		t.Logf("node %d: %d view rows equal the truth (%d messages)", i+1, rows, n)
-	}
 	// All of a user's rows on one shard: the users of the two shards'
 	// local tables add up to the users of the whole.
 	var perShard uint64
