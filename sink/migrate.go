@@ -71,6 +71,16 @@ func (c *Client) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// DropDatabase drops the database with everything in it (on every node of
+// the cluster, and with it the replicas' ZooKeeper entries): for the demo
+// and the bench, which start from nothing.
+func (c *Client) DropDatabase(ctx context.Context) error {
+	if err := c.exec(ctx, "DROP DATABASE IF EXISTS "+c.db+c.onCluster()); err != nil {
+		return fmt.Errorf("cannot drop database %s: %w", c.cfg.Database, err)
+	}
+	return nil
+}
+
 // existingTables returns the tables and views of the database on the server
 // (on a cluster: on the node connected to), nil when the database does not
 // exist.

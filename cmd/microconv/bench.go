@@ -320,15 +320,16 @@ func decodeAll(s *gen.Stream, set *rules.Set, maxRows, maxBytes int) (float64, [
 func (b *bench) rawInsert(ctx context.Context, client *sink.Client, batches []*sink.Batch) (float64, error) {
 	scfg := sinkConfig(b.cfg)
 	scfg.Database = b.cfg.ClickHouseDatabase + "_ceiling"
-	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+scfg.Database); err != nil {
-		return 0, err
-	}
 	scratch, err := sink.Open(ctx, scfg, b.log, nil)
 	if err != nil {
 		return 0, err
 	}
+	if err := scratch.DropDatabase(ctx); err != nil {
+		_ = scratch.Close()
+		return 0, err
+	}
 	defer func() {
-		_ = client.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+scfg.Database)
+		_ = scratch.DropDatabase(context.Background())
 		_ = scratch.Close()
 	}()
 	if err := scratch.Migrate(ctx); err != nil {
@@ -352,7 +353,7 @@ func (b *bench) rawInsert(ctx context.Context, client *sink.Client, batches []*s
 func (b *bench) endToEnd(ctx context.Context, client *sink.Client, brokers []string, truth *gen.Truth, total int, exe, group string) (float64, float64, cpuUse, error) {
 	// A new database: run creates the schema, as on a first deployment
 	// (and in the check, which times run from its start).
-	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+b.cfg.ClickHouseDatabase); err != nil {
+	if err := client.DropDatabase(ctx); err != nil {
 		return 0, 0, cpuUse{}, err
 	}
 	dir, err := os.MkdirTemp("", "microconv-bench-")

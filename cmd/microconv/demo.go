@@ -119,8 +119,8 @@ func (d *demo) run(ctx context.Context) error {
 		return fmt.Errorf("cannot reach ClickHouse at %s (set MICROCONV_CLICKHOUSE_ADDR, or run `make demo`, which starts one): %w", strings.Join(d.cfg.ClickHouseAddr, ","), err)
 	}
 	defer client.Close()
-	if err := client.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+d.cfg.ClickHouseDatabase); err != nil {
-		return fmt.Errorf("cannot drop database %s: %w", d.cfg.ClickHouseDatabase, err)
+	if err := client.DropDatabase(ctx); err != nil {
+		return err
 	}
 	if err := client.Migrate(ctx); err != nil {
 		return err
